@@ -1,0 +1,88 @@
+"""Small helpers shared by the sub-commands (argument types, file gathering, messages)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Iterable
+from pathlib import Path
+
+from ..imaging import is_image_file
+
+
+def existing_path(text: str) -> Path:
+    """argparse type: a path that exists."""
+    p = Path(text)
+    if not p.exists():
+        raise argparse.ArgumentTypeError(f"{text}: no such file or folder")
+    return p
+
+
+def model_arg(text: str) -> str:
+    """argparse type: a model file path, or ``default`` for the bundled model."""
+    if text == "default":
+        return text
+    p = Path(text)
+    if not p.exists():
+        raise argparse.ArgumentTypeError(f"{text}: no such model file")
+    return text
+
+
+def input_size(text: str) -> tuple[int, int]:
+    """argparse type: ``224`` or ``224x224`` (height x width)."""
+    try:
+        parts = [int(v) for v in text.lower().split("x")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text}: expected N or HxW") from None
+    if len(parts) == 1:
+        parts *= 2
+    if len(parts) != 2 or min(parts) < 8:
+        raise argparse.ArgumentTypeError(f"{text}: expected N or HxW, at least 8")
+    return parts[0], parts[1]
+
+
+def add_model_overrides(parser: argparse.ArgumentParser) -> None:
+    """Flags that say what cannot be inferred from a foreign .keras file."""
+    from ..preprocessing import LAYOUTS, SCALINGS
+
+    g = parser.add_argument_group("model input (for .keras files not written by xaixray)")
+    g.add_argument("--scaling", choices=sorted(SCALINGS), help="pixel scaling the model expects")
+    g.add_argument("--layout", choices=sorted(LAYOUTS), help="image, or rows for a row-LSTM")
+    g.add_argument("--channels", type=int, choices=(1, 3))
+    g.add_argument("--input-size", type=input_size, metavar="HxW")
+    g.add_argument("--threshold", type=float, help="decision threshold on P(PNEUMONIA)")
+
+
+def load_classifier(args: argparse.Namespace):
+    """Load ``args.model`` with any overrides given on the command line."""
+    from ..classifier import Classifier
+
+    overrides = {k: getattr(args, k, None)
+                 for k in ("scaling", "layout", "channels", "input_size", "threshold")}
+    return Classifier.load(args.model, **{k: v for k, v in overrides.items() if v is not None})
+
+
+def gather_images(inputs: Iterable[str | Path]) -> tuple[list[Path], list[str]]:
+    """Expand files and folders (recursively) into image paths.
+
+    Returns the image paths and a list of one-line problems (missing paths, folders without
+    images) to report at the end.
+    """
+    images: list[Path] = []
+    problems: list[str] = []
+    for item in inputs:
+        p = Path(item)
+        if p.is_dir():
+            found = sorted(f for f in p.rglob("*") if f.is_file() and is_image_file(f))
+            if not found:
+                problems.append(f"{p}: folder holds no images")
+            images.extend(found)
+        elif p.exists():
+            images.append(p)
+        else:
+            problems.append(f"{p}: no such file")
+    return images, problems
+
+
+def warn(command: str, message: str) -> None:
+    print(f"xaixray {command}: {message}", file=sys.stderr)

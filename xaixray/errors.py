@@ -1,0 +1,27 @@
+"""Exceptions that carry a one-line, user-facing message.
+
+The CLI prints ``str(error)`` of any :class:`XaixrayError` as a single line and exits non-zero,
+without a traceback. Library users can catch the specific subclasses.
+"""
+
+from __future__ import annotations
+
+
+class XaixrayError(Exception):
+    """Base class for every error xaixray raises on purpose."""
+
+
+class ImageError(XaixrayError, ValueError):
+    """An image file or array that cannot be used (missing, unreadable, wrong shape, ...)."""
+
+
+class ModelError(XaixrayError, ValueError):
+    """A model file or model that cannot be loaded or used as asked."""
+
+
+class DataError(XaixrayError, ValueError):
+    """A dataset folder that does not have the expected layout or content."""
+
+
+class ExplainerError(XaixrayError, ValueError):
+    """An explanation method that cannot run on this model or input."""

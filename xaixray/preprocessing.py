@@ -1,0 +1,179 @@
+"""The one place where images become model inputs.
+
+A :class:`Preprocessing` describes what a model expects — input size, channels, pixel scaling and
+layout — and is saved with every model xaixray writes. Two steps, used by prediction, training and
+every explainer alike:
+
+1. :meth:`Preprocessing.fit` (NumPy/OpenCV): any ``uint8`` image → ``(h, w, c)`` ``uint8`` at the
+   model's size and channel count. Explainers perturb images in this *model frame*.
+2. :meth:`Preprocessing.to_model_input` (Keras ops, so it runs inside ``tf.function`` and
+   ``tf.data``): a ``float32`` batch in [0, 1] → the model's scaling and layout.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+
+from .errors import ModelError
+from .imaging import ImageLike, load_image
+
+SCALINGS = {
+    "unit": "pixels / 255, in [0, 1] (the seeds' custom models)",
+    "raw": "pixels as 0-255 floats",
+    "symmetric": "pixels / 127.5 - 1, in [-1, 1] (MobileNet, Inception, EfficientNetV2 family)",
+    "caffe": "RGB->BGR and ImageNet mean subtracted from 0-255 (ResNet50, VGG family)",
+    "torch": "[0, 1] then ImageNet mean/std standardised (DenseNet family)",
+    "standardize": "per-image zero mean, unit variance (robust to exposure and contrast shifts)",
+}
+LAYOUTS = {
+    "image": "(height, width, channels)",
+    "rows": "(height, width * channels): each image row is one LSTM time step (seed 001)",
+}
+
+
+@dataclass(frozen=True)
+class Preprocessing:
+    """What a model expects as input.
+
+    Parameters
+    ----------
+    input_size
+        ``(height, width)`` the image is resized to (aspect ratio not kept, as in the seeds).
+    channels
+        1 (grayscale) or 3 (grayscale replicated, or colour).
+    scaling
+        One of :data:`SCALINGS`.
+    layout
+        One of :data:`LAYOUTS`.
+    """
+
+    input_size: tuple[int, int] = (224, 224)
+    channels: int = 3
+    scaling: str = "unit"
+    layout: str = "image"
+
+    def __post_init__(self) -> None:
+        size = tuple(int(s) for s in self.input_size)
+        object.__setattr__(self, "input_size", size)
+        if len(size) != 2 or min(size) < 8:
+            raise ModelError(f"input_size must be (height, width) of at least 8 px, got {size}")
+        if self.channels not in (1, 3):
+            raise ModelError(f"channels must be 1 or 3, got {self.channels}")
+        if self.scaling not in SCALINGS:
+            raise ModelError(f"unknown scaling {self.scaling!r}; choose from {sorted(SCALINGS)}")
+        if self.layout not in LAYOUTS:
+            raise ModelError(f"unknown layout {self.layout!r}; choose from {sorted(LAYOUTS)}")
+        if self.scaling in ("caffe", "torch") and self.channels != 3:
+            raise ModelError(f"scaling {self.scaling!r} needs 3 channels")
+
+    # ------------------------------------------------------------------ shapes
+    @property
+    def image_shape(self) -> tuple[int, int, int]:
+        """Shape of one image in the model frame: ``(h, w, c)``."""
+        return (*self.input_size, self.channels)
+
+    @property
+    def model_input_shape(self) -> tuple[int, ...]:
+        """Shape of one model input without the batch axis."""
+        h, w = self.input_size
+        if self.layout == "rows":
+            return (h, w * self.channels)
+        return (h, w, self.channels)
+
+    # ------------------------------------------------------------------ step 1: NumPy
+    def fit(self, image: np.ndarray) -> np.ndarray:
+        """Resize a ``uint8`` ``(H, W)`` / ``(H, W, 3)`` image to the model frame ``(h, w, c)``."""
+        import cv2
+
+        h, w = self.input_size
+        if image.ndim == 3 and self.channels == 1:
+            image = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
+        shrinking = image.shape[0] >= h and image.shape[1] >= w
+        interpolation = cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR
+        out = cv2.resize(image, (w, h), interpolation=interpolation)
+        if out.ndim == 2:
+            out = out[:, :, None]
+            if self.channels == 3:
+                out = np.repeat(out, 3, axis=2)
+        return out
+
+    def prepare(self, images: Iterable[ImageLike]) -> np.ndarray:
+        """Load and fit images: a ``float32`` batch ``(n, h, w, c)`` in [0, 1]."""
+        batch = [self.fit(load_image(im)) for im in images]
+        if not batch:
+            return np.zeros((0, *self.image_shape), np.float32)
+        return np.stack(batch).astype(np.float32) / 255.0
+
+    # ------------------------------------------------------------------ step 2: Keras ops
+    def to_model_input(self, batch: Any) -> Any:
+        """Scale and lay out a ``float32`` batch ``(n, h, w, c)`` in [0, 1] for the model.
+
+        Works on NumPy arrays and backend tensors (inside ``tf.function`` and ``tf.data``).
+        """
+        from keras import ops
+
+        x = ops.cast(batch, "float32")
+        if self.scaling == "raw":
+            x = x * 255.0
+        elif self.scaling == "symmetric":
+            x = x * 2.0 - 1.0
+        elif self.scaling == "caffe":
+            mean = ops.convert_to_tensor([103.939, 116.779, 123.68], "float32")
+            x = ops.flip(x, axis=-1) * 255.0 - mean
+        elif self.scaling == "torch":
+            mean = ops.convert_to_tensor([0.485, 0.456, 0.406], "float32")
+            std = ops.convert_to_tensor([0.229, 0.224, 0.225], "float32")
+            x = (x - mean) / std
+        elif self.scaling == "standardize":
+            mean = ops.mean(x, axis=(1, 2, 3), keepdims=True)
+            std = ops.std(x, axis=(1, 2, 3), keepdims=True)
+            x = (x - mean) / ops.maximum(std, 1e-3)
+        if self.layout == "rows":
+            h, w = self.input_size
+            x = ops.reshape(x, (-1, h, w * self.channels))
+        return x
+
+    # ------------------------------------------------------------------ (de)serialisation
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["input_size"] = list(self.input_size)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> Preprocessing:
+        known = {k: d[k] for k in ("input_size", "channels", "scaling", "layout") if k in d}
+        return cls(**known)
+
+    def replace(self, **changes: Any) -> Preprocessing:
+        """A copy with some fields changed (``None`` values are ignored)."""
+        d = self.to_dict()
+        d.update({k: v for k, v in changes.items() if v is not None})
+        return Preprocessing.from_dict(d)
+
+
+def infer_from_input_shape(shape: Sequence[int | None]) -> Preprocessing:
+    """Guess a :class:`Preprocessing` from a Keras model's input shape (batch axis excluded).
+
+    ``(h, w, c)`` gives layout ``image``; ``(h, w*3)`` a ``rows`` layout when divisible by 3
+    (seed 001's row-LSTM reads a 150x150x3 image as 150 rows of 450). Scaling cannot be inferred
+    and defaults to ``unit``; pass an override where the model expects something else.
+    """
+    shape = tuple(shape)
+    if len(shape) == 3:
+        h, w, c = shape
+        if c not in (1, 3):
+            raise ModelError(f"model input has {c} channels; xaixray handles 1 or 3")
+        h = h or 224
+        w = w or 224
+        return Preprocessing((h, w), int(c), "unit", "image")
+    if len(shape) == 2 and shape[0] and shape[1]:
+        h, width = shape
+        if width % 3 == 0:
+            return Preprocessing((h, width // 3), 3, "unit", "rows")
+        return Preprocessing((h, width), 1, "unit", "rows")
+    raise ModelError(f"cannot use a model whose input shape is {shape}; expected (h, w, c) "
+                     "images or (rows, row_length) sequences")
