@@ -136,8 +136,7 @@ class Classifier:
         except Exception as exc:  # noqa: BLE001 - Keras raises many kinds; report one line
             raise ModelError(f"{path}: cannot load as a Keras model ({_first_line(exc)})") from None
         if meta is None:
-            return cls.from_keras(model, **_drop_none(overrides)) if overrides else \
-                cls.from_keras(model, name=Path(path).stem)
+            return cls.from_keras(model, **{"name": Path(path).stem, **_drop_none(overrides)})
         pre = Preprocessing.from_dict(meta["preprocessing"]).replace(
             **{k: overrides.get(k) for k in ("input_size", "channels", "scaling", "layout")}
         )
@@ -274,8 +273,8 @@ class Classifier:
 
     def __repr__(self) -> str:
         p = self.preprocessing
-        return (f"Classifier(name={self.name!r}, input={p.model_input_shape}, scaling={p.scaling!r}, "
-                f"layout={p.layout!r}, output={self.output_kind!r}, classes={self.class_names}, "
+        return (f"Classifier(name={self.name!r}, input={p.model_input_shape}, "
+                f"scaling={p.scaling!r}, layout={p.layout!r}, output={self.output_kind!r}, classes={self.class_names}, "
                 f"threshold={self.threshold:g})")
 
 

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, Union
+from typing import Any
 
 import numpy as np
 
 from .errors import ImageError
 
-ImageLike = Union[str, os.PathLike, np.ndarray, Any]
+ImageLike = Any  # str | os.PathLike | np.ndarray | PIL.Image.Image
 """A file path, a PIL image or a NumPy array."""
 
 IMAGE_SUFFIXES = (".jpeg", ".jpg", ".png", ".bmp", ".tif", ".tiff", ".webp")

@@ -86,3 +86,27 @@ def gather_images(inputs: Iterable[str | Path]) -> tuple[list[Path], list[str]]:
 
 def warn(command: str, message: str) -> None:
     print(f"xaixray {command}: {message}", file=sys.stderr)
+
+
+MODEL_SUFFIXES = (".keras", ".h5", ".hdf5")
+
+
+def split_model_and_inputs(items: list[str], model: str | None) -> tuple[str, list[str]]:
+    """Tell the model from the images in ``MODEL IMAGE...`` / ``IMAGE...`` argument lists.
+
+    The first item is the model when it ends in ``.keras``/``.h5`` or is ``default``; otherwise
+    ``--model`` (or the bundled default model) is used.
+    """
+    if model is None and items and (items[0] == "default" or
+                                    Path(items[0]).suffix.lower() in MODEL_SUFFIXES):
+        return items[0], items[1:]
+    return model or "default", items
+
+
+def refuse_existing(paths: Iterable[Path], overwrite: bool) -> None:
+    """Raise a one-line error if any output already exists and ``overwrite`` is off."""
+    from ..errors import XaixrayError
+
+    for p in paths:
+        if p.exists() and not overwrite:
+            raise XaixrayError(f"{p}: already exists (use --overwrite to replace it)")

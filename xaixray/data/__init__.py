@@ -1,5 +1,20 @@
-"""Data: Kaggle-layout folders, patient-grouped splits, tf.data pipelines, augmentation, phantoms."""
+"""Data: Kaggle-layout folders, patient splits, tf.data pipelines, augmentation, phantoms."""
 
+from .augment import augmentation
+from .folders import ImageSet, class_weights, load_folder, patient_id, split_by_patient
+from .pipeline import decode_images, load_arrays, make_dataset
 from .synthetic import Phantoms, make_phantoms
 
-__all__ = ["Phantoms", "make_phantoms"]
+__all__ = [
+    "ImageSet",
+    "Phantoms",
+    "augmentation",
+    "class_weights",
+    "decode_images",
+    "load_arrays",
+    "load_folder",
+    "make_dataset",
+    "make_phantoms",
+    "patient_id",
+    "split_by_patient",
+]

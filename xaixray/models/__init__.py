@@ -33,4 +33,9 @@ register(Architecture(
     "simple_cnn", Preprocessing((224, 224), 3, "unit"), "softmax",
     "sparse_categorical_crossentropy"))
 
+register(Architecture(
+    "compact_cnn", "-", "xaixray's compact grayscale CNN (BN, GAP, sigmoid); the default model",
+    "compact_cnn", Preprocessing((128, 128), 1, "standardize"), "sigmoid",
+    "binary_crossentropy", learning_rate=1e-3))
+
 __all__ = ["Architecture", "available", "build", "compile_model", "get", "make_loss", "register"]

@@ -1,0 +1,64 @@
+"""Shared fixtures: tiny synthetic datasets and models, so the suite stays fast on 2 CPU cores."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "chest_xray"
+
+
+def write_phantom_folder(root: Path, n: int = 48, size: int = 64, seed: int = 0) -> Path:
+    """A Kaggle-layout folder (train/ and test/) of phantom X-rays with official-style names."""
+    import cv2
+
+    from xaixray.data import make_phantoms
+
+    ph = make_phantoms(n, size, seed=seed)
+    for i, (image, label) in enumerate(zip(ph.images, ph.labels, strict=True)):
+        split = "test" if i % 4 == 0 else "train"
+        cls = ("NORMAL", "PNEUMONIA")[label]
+        name = f"person{i}_bacteria_{2 * i}.jpeg" if label else f"IM-{i:04d}-0001.jpeg"
+        folder = root / split / cls
+        folder.mkdir(parents=True, exist_ok=True)
+        cv2.imwrite(str(folder / name), image)
+    return root
+
+
+@pytest.fixture(scope="session")
+def phantom_folder(tmp_path_factory) -> Path:
+    return write_phantom_folder(tmp_path_factory.mktemp("phantoms"))
+
+
+@pytest.fixture(scope="session")
+def tiny_classifier():
+    """An untrained, tiny sigmoid CNN wrapped as a Classifier (32x32 grayscale)."""
+    import keras
+
+    from xaixray import Classifier
+
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([
+        keras.Input((32, 32, 1)),
+        keras.layers.Conv2D(4, 3, activation="relu", name="conv"),
+        keras.layers.GlobalAveragePooling2D(),
+        keras.layers.Dense(1, activation="sigmoid"),
+    ])
+    return Classifier.from_keras(model, name="tiny")
+
+
+@pytest.fixture(scope="session")
+def tiny_model_path(tmp_path_factory, tiny_classifier) -> Path:
+    path = tmp_path_factory.mktemp("model") / "tiny.keras"
+    tiny_classifier.save(path)
+    return path
+
+
+@pytest.fixture
+def rng() -> np.random.Generator:
+    return np.random.default_rng(0)

@@ -1,0 +1,134 @@
+"""Classifier: prediction, thresholds, saving and loading (xaixray and plain Keras files)."""
+
+from __future__ import annotations
+
+import json
+import zipfile
+
+import keras
+import numpy as np
+import pytest
+
+from xaixray import Classifier, ModelError
+from xaixray.classifier import read_metadata
+
+
+def test_predict_proba_accepts_single_and_many(tiny_classifier, rng):
+    image = rng.integers(0, 256, (60, 50), dtype=np.uint8)
+    one = tiny_classifier.predict_proba(image)
+    many = tiny_classifier.predict_proba([image, image / 255.0, np.dstack([image] * 3)])
+    assert one.shape == (1, 2) and many.shape == (3, 2)
+    np.testing.assert_allclose(many.sum(axis=1), 1.0, rtol=1e-5)
+    np.testing.assert_allclose(many[0], one[0], rtol=1e-5)
+
+
+def test_threshold_decides_binary_labels(tiny_classifier):
+    proba = np.array([[0.6, 0.4], [0.2, 0.8], [0.75, 0.25]])
+    clf = Classifier(tiny_classifier.model, tiny_classifier.preprocessing, threshold=0.3)
+    assert clf.decide(proba).tolist() == [1, 1, 0]
+    clf.threshold = 0.5
+    assert clf.decide(proba).tolist() == [0, 1, 0]
+
+
+def test_predict_returns_class_names(tiny_classifier, rng):
+    labels = tiny_classifier.predict([rng.integers(0, 256, (40, 40), dtype=np.uint8)] * 2)
+    assert set(labels) <= {"NORMAL", "PNEUMONIA"} and len(labels) == 2
+
+
+def test_save_load_round_trip_keeps_predictions_and_metadata(tiny_classifier, tmp_path, rng):
+    clf = Classifier(tiny_classifier.model, tiny_classifier.preprocessing.replace(scaling="raw"),
+                     threshold=0.3, name="round-trip", info={"note": "x"})
+    path = clf.save(tmp_path / "m.keras")
+    loaded = Classifier.load(path)
+    images = [rng.integers(0, 256, (50, 40), dtype=np.uint8) for _ in range(3)]
+    np.testing.assert_allclose(loaded.predict_proba(images), clf.predict_proba(images), rtol=1e-5)
+    assert loaded.preprocessing == clf.preprocessing
+    assert (loaded.threshold, loaded.name, loaded.class_names) == (0.3, "round-trip",
+                                                                   ("NORMAL", "PNEUMONIA"))
+    assert loaded.info == {"note": "x"}
+    # still an ordinary Keras file
+    plain = keras.saving.load_model(path)
+    assert plain.count_params() == clf.model.count_params()
+
+
+def test_save_never_overwrites_or_leaves_partial_files(tiny_classifier, tmp_path):
+    path = tiny_classifier.save(tmp_path / "m.keras")
+    before = path.read_bytes()
+    with pytest.raises(ModelError, match="already exists"):
+        tiny_classifier.save(path)
+    assert path.read_bytes() == before
+    with pytest.raises(ModelError, match=".keras"):
+        tiny_classifier.save(tmp_path / "m.h5")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.keras"]
+
+
+def _plain_softmax_model():
+    return keras.Sequential([
+        keras.Input((40, 40, 3)),
+        keras.layers.Conv2D(4, 3, activation="relu"),
+        keras.layers.GlobalAveragePooling2D(),
+        keras.layers.Dense(2, activation="softmax"),
+    ])
+
+
+def test_foreign_keras_file_loads_with_inferred_metadata(tmp_path, rng):
+    model = _plain_softmax_model()
+    path = tmp_path / "foreign.keras"
+    model.save(path)
+    assert read_metadata(path) is None
+    clf = Classifier.load(path)
+    assert clf.preprocessing.image_shape == (40, 40, 3)
+    assert (clf.output_kind, clf.preprocessing.scaling, clf.name) == ("softmax", "unit", "foreign")
+    image = rng.integers(0, 256, (64, 64), dtype=np.uint8)
+    expected = model(np.repeat(clf.preprocessing.fit(image)[None] / 255.0, 1, axis=0))
+    np.testing.assert_allclose(clf.predict_proba(image), np.asarray(expected), rtol=1e-5)
+    raw = Classifier.load(path, scaling="raw", threshold=0.7)
+    assert raw.preprocessing.scaling == "raw" and raw.threshold == 0.7
+
+
+def test_foreign_row_lstm_is_recognised(tmp_path):
+    model = keras.Sequential([keras.Input((20, 60)), keras.layers.LSTM(4),
+                              keras.layers.Dense(2, activation="softmax")])
+    path = tmp_path / "rows.keras"
+    model.save(path)
+    clf = Classifier.load(path)
+    assert (clf.preprocessing.layout, clf.preprocessing.image_shape) == ("rows", (20, 20, 3))
+    assert clf.predict_proba(np.zeros((30, 30), np.uint8)).shape == (1, 2)
+
+
+def test_logit_outputs_are_turned_into_probabilities(rng):
+    model = keras.Sequential([keras.Input((16, 16, 1)), keras.layers.Flatten(),
+                              keras.layers.Dense(1)])
+    clf = Classifier.from_keras(model)
+    assert clf.from_logits
+    p = clf.predict_proba(rng.integers(0, 256, (16, 16), dtype=np.uint8))
+    assert np.all((p > 0) & (p < 1))
+
+
+@pytest.mark.parametrize("name, content, reason", [
+    ("model.pkl", b"\x80\x04", "pickled models are refused"),
+    ("model.keras", b"not a zip", "not a Keras .keras model file"),
+    ("missing.keras", None, "no such model file"),
+])
+def test_bad_model_files(tmp_path, name, content, reason):
+    path = tmp_path / name
+    if content is not None:
+        path.write_bytes(content)
+    with pytest.raises(ModelError, match=reason):
+        Classifier.load(path)
+
+
+def test_broken_keras_archive_is_one_line(tmp_path):
+    path = tmp_path / "broken.keras"
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr("config.json", json.dumps({"class_name": "Nope", "config": {}}))
+    with pytest.raises(ModelError, match="cannot load as a Keras model") as info:
+        Classifier.load(path)
+    assert "\n" not in str(info.value)
+
+
+def test_mismatched_override_is_refused(tmp_path):
+    path = tmp_path / "m.keras"
+    _plain_softmax_model().save(path)
+    with pytest.raises(ModelError, match="expects"):
+        Classifier.load(path, channels=1)

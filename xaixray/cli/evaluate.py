@@ -1,0 +1,64 @@
+"""``xaixray evaluate``: metrics of a model on a labelled folder."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from .common import add_model_overrides, existing_path, model_arg
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "evaluate", help="metrics of a model on a labelled folder",
+        description="Evaluate MODEL on DIR (DIR/test/{NORMAL,PNEUMONIA}/ or "
+                    "DIR/{NORMAL,PNEUMONIA}/): accuracy, ROC AUC, sensitivity, specificity, "
+                    "precision, F1 and the confusion matrix.")
+    p.add_argument("model", type=model_arg, metavar="MODEL", help=".keras file or 'default'")
+    p.add_argument("data", type=existing_path, metavar="DIR")
+    p.add_argument("--json", type=Path, metavar="FILE", help="also write the metrics as JSON")
+    p.add_argument("--plots", type=Path, metavar="DIR",
+                   help="also write confusion_matrix.png and roc.png into DIR")
+    p.add_argument("--overwrite", action="store_true", help="replace existing output files")
+    add_model_overrides(p)
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from .common import load_classifier, refuse_existing, warn
+
+    outputs = ([args.json] if args.json else []) + (
+        [args.plots / "confusion_matrix.png", args.plots / "roc.png"] if args.plots else [])
+    refuse_existing(outputs, args.overwrite)
+
+    from ..data import load_folder
+    from ..evaluation import (
+        compute_metrics,
+        format_metrics,
+        plot_confusion_matrix,
+        plot_roc,
+        predict_set,
+        save_figure,
+    )
+    from ..files import write_json
+
+    clf = load_classifier(args)
+    images = load_folder(args.data, split="test")
+    print(f"{clf.name}: evaluating on {len(images)} images in {images.root} {images.counts()}")
+    y, proba, failures = predict_set(clf, images, progress=True)
+    m = compute_metrics(y, proba[:, 1], clf.threshold, clf.class_names)
+    m["model"] = str(args.model)
+    m["data"] = str(images.root)
+    m["unreadable"] = failures
+    print(format_metrics(m))
+    if args.json:
+        write_json(args.json, m)
+        print(f"wrote {args.json}")
+    if args.plots:
+        save_figure(plot_confusion_matrix(m, title=clf.name), args.plots / "confusion_matrix.png")
+        save_figure(plot_roc(y, proba[:, 1], clf.threshold, title=clf.name),
+                    args.plots / "roc.png")
+        print(f"wrote {args.plots / 'confusion_matrix.png'} and {args.plots / 'roc.png'}")
+    for line in failures:
+        warn("evaluate", f"skipped {line}")
+    return 1 if failures else 0

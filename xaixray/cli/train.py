@@ -1,0 +1,104 @@
+"""``xaixray train``: train a zoo architecture on a Kaggle-layout folder and save it."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from .common import existing_path, input_size
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "train", help="train a model of the zoo on an image folder",
+        description="Train an architecture of the zoo (see `xaixray models`) on a Kaggle-layout "
+                    "folder (DIR/train/{NORMAL,PNEUMONIA}/). Validation is carved out of train, "
+                    "grouped by patient, unless --val is given. Writes OUT (.keras, with its "
+                    "preprocessing and threshold), OUT's .history.json and .curves.png.")
+    p.add_argument("--arch", required=True, help="architecture name (see `xaixray models`)")
+    p.add_argument("--data", required=True, type=existing_path, metavar="DIR")
+    p.add_argument("--out", required=True, type=Path, metavar="MODEL.keras")
+    p.add_argument("--val", type=existing_path, metavar="DIR",
+                   help="explicit validation folder (default: patient-grouped split of train)")
+    p.add_argument("--val-fraction", type=float, default=0.2)
+    p.add_argument("--epochs", type=int, default=10)
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--learning-rate", type=float, help="default: the seed document's")
+    p.add_argument("--weights", default="imagenet", metavar="imagenet|none|FILE",
+                   help="transfer models: ImageNet (needs network), none, or a local file")
+    p.add_argument("--input-size", type=input_size, metavar="HxW",
+                   help="override the documented input size")
+    p.add_argument("--channels", type=int, choices=(1, 3))
+    p.add_argument("--no-augment", action="store_true", help="turn augmentation off")
+    p.add_argument("--robust-augment", action="store_true",
+                   help="add brightness/contrast jitter to the augmentation")
+    p.add_argument("--patience", type=int, default=5, help="early-stopping patience (epochs)")
+    p.add_argument("--sensitivity", type=float, metavar="S",
+                   help="set the threshold to the highest one keeping validation sensitivity "
+                        ">= S (default: keep 0.5)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--overwrite", action="store_true", help="replace existing output files")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from .. import models
+    from ..errors import XaixrayError
+    from .common import refuse_existing
+
+    out: Path = args.out
+    if out.suffix != ".keras":
+        raise XaixrayError(f"{out}: --out must end in .keras")
+    history_path = out.with_suffix(".history.json")
+    curves_path = out.with_suffix(".curves.png")
+    refuse_existing([out, history_path, curves_path], args.overwrite)
+    arch = models.get(args.arch)  # fail fast on a bad name, before importing TensorFlow
+    weights = None if str(args.weights).lower() == "none" else args.weights
+
+    from .. import Classifier
+    from ..data import load_folder, split_by_patient
+    from ..evaluation import format_metrics, plot_history, save_figure, threshold_for_sensitivity
+    from ..evaluation.metrics import compute_metrics
+    from ..files import write_json
+
+    train_set = load_folder(args.data, split="train")
+    if args.val is not None:
+        val_set = load_folder(args.val, split="val")
+    else:
+        train_set, val_set = split_by_patient(train_set, args.val_fraction, args.seed)
+    print(f"train: {len(train_set)} images {train_set.counts()}; "
+          f"validation: {len(val_set)} images {val_set.counts()}"
+          + ("" if args.val else " (grouped by patient)"))
+    options = {"input_size": args.input_size, "channels": args.channels, "seed": args.seed,
+               "learning_rate": args.learning_rate}
+    if arch.transfer:
+        options["weights"] = weights
+    clf = Classifier.build(args.arch, **options)
+    clf.info["data"] = str(args.data)
+    history = clf.fit(train_set, val_set, epochs=args.epochs, batch_size=args.batch_size,
+                      augment=not args.no_augment, robust_augment=args.robust_augment,
+                      patience=args.patience, seed=args.seed, verbose=1)
+    if args.sensitivity is not None and "validation" in clf.info:
+        from ..evaluation import predict_set
+
+        y, proba, _ = predict_set(clf, val_set)
+        clf.threshold = threshold_for_sensitivity(y, proba[:, 1], args.sensitivity)
+        m = compute_metrics(y, proba[:, 1], clf.threshold, clf.class_names)
+        clf.info["threshold_rule"] = f"highest threshold with validation sensitivity >= " \
+                                     f"{args.sensitivity}"
+        clf.info["validation_at_threshold"] = {k: m[k] for k in (
+            "threshold", "accuracy", "sensitivity", "specificity", "confusion_matrix")}
+        print(format_metrics(m))
+    clf.save(out, overwrite=args.overwrite)
+    write_json(history_path, history)
+    save_figure(plot_history(history, title=args.arch), curves_path)
+    t = clf.info["training"]
+    print(f"trained {t['epochs_run']} epochs in {t['seconds']:.0f} s "
+          f"({t['images_per_second']:.0f} images/s)")
+    if "validation" in clf.info:
+        v = clf.info["validation"]
+        auc = "n/a" if v["roc_auc"] is None else f"{v['roc_auc']:.4f}"
+        print(f"validation at threshold 0.5: accuracy {v['accuracy']:.4f}, ROC AUC {auc}, "
+              f"sensitivity {v['sensitivity']:.4f}, specificity {v['specificity']:.4f}")
+    print(f"saved {out}, {history_path.name}, {curves_path.name}")
+    return 0

@@ -1,0 +1,144 @@
+"""Kaggle-layout image folders and patient-grouped validation splits.
+
+Layout: ``ROOT/{train,test,val}/{NORMAL,PNEUMONIA}/*.jpeg`` (any split may be missing), or a single
+split folder ``DIR/{NORMAL,PNEUMONIA}/``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ..classifier import CLASS_NAMES
+from ..errors import DataError
+from ..imaging import is_image_file
+
+
+@dataclass
+class ImageSet:
+    """Labelled image files.
+
+    Attributes
+    ----------
+    paths
+        Image file paths.
+    labels
+        Class indices into ``class_names``.
+    class_names
+        Class names in index order.
+    """
+
+    paths: list[Path]
+    labels: np.ndarray
+    class_names: tuple[str, ...] = CLASS_NAMES
+    root: Path | None = field(default=None, repr=False)
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    @property
+    def patients(self) -> list[str]:
+        """Patient identifier of each image (see :func:`patient_id`)."""
+        return [patient_id(p) for p in self.paths]
+
+    def counts(self) -> dict[str, int]:
+        """Number of images per class."""
+        return {name: int((self.labels == i).sum()) for i, name in enumerate(self.class_names)}
+
+    def subset(self, index: Sequence[int] | np.ndarray) -> ImageSet:
+        index = np.asarray(index, dtype=int)
+        return ImageSet([self.paths[i] for i in index], self.labels[index], self.class_names,
+                        self.root)
+
+
+_PERSON = re.compile(r"^(person\d+)_", re.IGNORECASE)
+_IM = re.compile(r"IM-(\d+)-", re.IGNORECASE)
+
+
+def patient_id(path: str | Path) -> str:
+    """The patient an image belongs to, from its official Kaggle file name.
+
+    ``person1234_bacteria_5678.jpeg`` -> ``person1234``; ``IM-0115-0001.jpeg`` and
+    ``NORMAL2-IM-0115-0001.jpeg`` -> ``IM-0115`` (grouped together, the conservative reading).
+    Other names are their own group (the file stem).
+    """
+    name = Path(path).name
+    m = _PERSON.match(name)
+    if m:
+        return m.group(1).lower()
+    m = _IM.search(name)
+    if m:
+        return f"IM-{m.group(1)}"
+    return Path(path).stem
+
+
+def load_folder(root: str | Path, split: str | None = "train",
+                class_names: Sequence[str] = CLASS_NAMES) -> ImageSet:
+    """List the labelled images of a Kaggle-layout folder.
+
+    Parameters
+    ----------
+    root
+        Either the dataset root (holding ``train/``, ``test/``, ``val/``) or one split folder
+        (holding ``NORMAL/`` and ``PNEUMONIA/``).
+    split
+        Which split to read when ``root`` is a dataset root.
+    """
+    root = Path(root)
+    if not root.is_dir():
+        raise DataError(f"{root}: no such folder")
+    base = root
+    if not all((root / c).is_dir() for c in class_names):
+        if split is None or not (root / split).is_dir():
+            raise DataError(f"{root}: expected class folders {'/'.join(class_names)} or a "
+                            f"'{split}/' split folder holding them")
+        base = root / split
+    paths: list[Path] = []
+    labels: list[int] = []
+    for i, name in enumerate(class_names):
+        folder = base / name
+        if not folder.is_dir():
+            raise DataError(f"{base}: has no {name}/ folder")
+        files = sorted(f for f in folder.iterdir() if f.is_file() and is_image_file(f))
+        paths.extend(files)
+        labels.extend([i] * len(files))
+    if not paths:
+        raise DataError(f"{base}: holds no images")
+    return ImageSet(paths, np.asarray(labels, dtype=int), tuple(class_names), base)
+
+
+def split_by_patient(images: ImageSet, val_fraction: float = 0.2,
+                     seed: int = 0) -> tuple[ImageSet, ImageSet]:
+    """Split into train and validation sets, grouped by patient and stratified by class.
+
+    No patient has images on both sides (scikit-learn's ``StratifiedGroupKFold``; the first of
+    ``round(1 / val_fraction)`` folds is the validation set).
+    """
+    from sklearn.model_selection import StratifiedGroupKFold
+
+    if not 0.0 < val_fraction < 0.5:
+        raise DataError(f"val_fraction must be in (0, 0.5), got {val_fraction}")
+    n_splits = max(2, round(1.0 / val_fraction))
+    groups = images.patients
+    if len(set(groups)) < n_splits:
+        raise DataError(f"too few patients ({len(set(groups))}) for a {val_fraction:.0%} "
+                        "patient-grouped validation split")
+    folds = StratifiedGroupKFold(n_splits=n_splits, shuffle=True, random_state=seed)
+    train_idx, val_idx = next(folds.split(np.zeros(len(images)), images.labels, groups))
+    return images.subset(train_idx), images.subset(val_idx)
+
+
+def class_weights(labels: np.ndarray, n_classes: int = 2) -> dict[int, float]:
+    """Balanced class weights (``n / (n_classes * count)``), as the seeds use."""
+    from sklearn.utils.class_weight import compute_class_weight
+
+    classes = np.arange(n_classes)
+    present = np.unique(labels)
+    weights = compute_class_weight("balanced", classes=present, y=labels)
+    out = {int(c): 1.0 for c in classes}
+    out.update({int(c): float(w) for c, w in zip(present, weights, strict=True)})
+    return out
