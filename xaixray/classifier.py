@@ -274,7 +274,8 @@ class Classifier:
     def __repr__(self) -> str:
         p = self.preprocessing
         return (f"Classifier(name={self.name!r}, input={p.model_input_shape}, "
-                f"scaling={p.scaling!r}, layout={p.layout!r}, output={self.output_kind!r}, classes={self.class_names}, "
+                f"scaling={p.scaling!r}, layout={p.layout!r}, output={self.output_kind!r}, "
+                f"classes={self.class_names}, "
                 f"threshold={self.threshold:g})")
 
 
