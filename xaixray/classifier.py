@@ -265,6 +265,7 @@ class Classifier:
             self.model.save(tmp, overwrite=True)
             with zipfile.ZipFile(tmp, "a") as zf:
                 zf.writestr(METADATA_NAME, json.dumps(self.metadata(), indent=2, default=_json))
+            os.chmod(tmp, 0o644)
             os.replace(tmp, path)
         finally:
             if os.path.exists(tmp):

@@ -1,0 +1,332 @@
+"""Explainers: every method on every zoo architecture, heads, frames, determinism, localisation."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from xaixray.errors import ExplainerError
+
+ZOO = {  # small inputs so that the whole zoo runs in seconds on 2 CPU cores
+    "simple_cnn": {"input_size": (32, 32)},
+    "cnn_lstm": {"input_size": (32, 32)},
+    "gray_cnn_lstm": {"input_size": (32, 32)},
+    "row_lstm": {"input_size": (32, 32)},
+    "mobilenet": {"input_size": (32, 32), "weights": None},
+    "resnet50": {"input_size": (32, 32), "weights": None},
+}
+EXPECTED_LAYER = {"simple_cnn": "conv2", "cnn_lstm": "conv3", "gray_cnn_lstm": "relu3",
+                  "mobilenet": "conv_pw_13_relu", "resnet50": "conv5_block3_out"}
+FAST = {"num_samples": 30, "max_evals": 30}
+ALL_METHODS = ("gradcam", "gradcam++", "lime", "shap")
+
+
+@pytest.fixture(scope="module")
+def zoo_cache() -> dict:
+    return {}
+
+
+def zoo_classifier(cache: dict, arch: str):
+    if arch not in cache:
+        from xaixray import Classifier
+
+        cache[arch] = Classifier.build(arch, seed=0, **ZOO[arch])
+    return cache[arch]
+
+
+@pytest.fixture(scope="module")
+def gray_image() -> np.ndarray:
+    """A non-square (90x70) grayscale phantom."""
+    from xaixray.data import make_phantoms
+
+    return make_phantoms(1, 90, pneumonia_fraction=1.0, seed=3).images[0][:, 10:80].copy()
+
+
+@pytest.fixture(scope="module")
+def colour_image(gray_image) -> np.ndarray:
+    """A non-square (70x90) colour image with unequal channels."""
+    rgb = np.stack([gray_image.T, np.roll(gray_image.T, 3, axis=1), gray_image.T // 2], axis=-1)
+    return np.ascontiguousarray(rgb)
+
+
+def tiny_model(head: str = "sigmoid", size: int = 24, channels: int = 1, zeros: bool = False):
+    import keras
+    from keras import layers
+
+    from xaixray import Classifier
+
+    keras.utils.set_random_seed(0)
+    init = "zeros" if zeros else "glorot_uniform"
+    units, act = {"sigmoid": (1, "sigmoid"), "softmax": (2, "softmax"),
+                  "logits": (2, "linear")}[head]
+    model = keras.Sequential([
+        keras.Input((size, size, channels)),
+        layers.Conv2D(6, 3, padding="same", activation="relu", kernel_initializer=init,
+                      name="conv_a"),
+        layers.MaxPooling2D(2),
+        layers.Conv2D(8, 3, padding="same", activation="relu", kernel_initializer=init,
+                      name="conv_b"),
+        layers.GlobalAveragePooling2D(),
+        layers.Dense(units, activation=act, name="head"),
+    ], name=f"tiny_{head}")
+    return Classifier.from_keras(model)
+
+
+# ---------------------------------------------------------------------- the zoo
+@pytest.mark.parametrize("arch", sorted(ZOO))
+def test_every_method_on_every_zoo_architecture(arch, zoo_cache, gray_image, colour_image):
+    from xaixray.explainers import explain
+
+    clf = zoo_classifier(zoo_cache, arch)
+    results = explain(clf, [gray_image, colour_image], methods=ALL_METHODS, **FAST)
+    assert len(results) == 2
+    for result, image in zip(results, (gray_image, colour_image)):
+        assert result.methods == list(ALL_METHODS)
+        if arch == "row_lstm":
+            assert set(result.errors) == {"gradcam", "gradcam++"}
+            assert "needs a convolutional layer" in result.errors["gradcam"]
+            assert "row_lstm" in result.errors["gradcam"]
+            assert set(result.explanations) == {"lime", "shap"}
+        else:
+            assert result.errors == {}
+            assert set(result.explanations) == set(ALL_METHODS)
+        for e in result.explanations.values():
+            assert e.heatmap.shape == image.shape[:2]
+            assert e.heatmap.dtype == np.float32
+            assert np.isfinite(e.heatmap).all()
+            assert e.target == result.prediction
+            assert e.score == pytest.approx(result.probability)
+            assert e.image is result.image
+            if not e.signed:
+                assert e.heatmap.min() >= 0.0 and e.heatmap.max() <= 1.0
+
+
+@pytest.mark.parametrize("arch", sorted(EXPECTED_LAYER))
+def test_gradcam_finds_the_last_feature_map(arch, zoo_cache):
+    from xaixray.explainers import GradCAM
+
+    assert GradCAM(zoo_classifier(zoo_cache, arch)).target_layer.name == EXPECTED_LAYER[arch]
+
+
+def test_gradcam_on_row_lstm_is_a_clear_error(zoo_cache):
+    from xaixray.explainers import GradCAM
+
+    with pytest.raises(ExplainerError, match="Grad-CAM needs a convolutional layer; model "
+                                             "'row_lstm' has none"):
+        GradCAM(zoo_classifier(zoo_cache, "row_lstm"))
+
+
+def test_nested_resnet_map_depends_on_target_and_restores_the_head(zoo_cache, gray_image):
+    from xaixray.explainers import GradCAM
+
+    clf = zoo_classifier(zoo_cache, "resnet50")
+    before = clf.predict_proba([gray_image])
+    gc = GradCAM(clf)
+    e = gc.explain(gray_image, targets="PNEUMONIA")[0]
+    assert e.extras["layer"] == "conv5_block3_out" and e.extras["feature_shape"][-1] == 2048
+    assert np.allclose(clf.predict_proba([gray_image]), before)  # sigmoid restored
+    assert clf.model.layers[-1].activation.__name__ == "sigmoid"
+    assert "call" not in vars(gc.target_layer)  # the capture hook is gone
+
+
+# ---------------------------------------------------------------------- heads and targets
+@pytest.mark.parametrize("head", ["sigmoid", "softmax", "logits"])
+def test_heads_and_targets(head, gray_image):
+    from xaixray.explainers import explain
+
+    clf = tiny_model(head)
+    assert clf.output_kind == ("sigmoid" if head == "sigmoid" else "softmax")
+    proba = clf.predict_proba([gray_image])[0]
+    for target in (0, "PNEUMONIA", "normal"):
+        [r] = explain(clf, gray_image, methods=("gradcam", "lime", "shap"), targets=target,
+                      **FAST)
+        index = {0: 0, "PNEUMONIA": 1, "normal": 0}[target]
+        assert r.errors == {}
+        for e in r.explanations.values():
+            assert e.target == index and e.target_name == clf.class_names[index]
+            assert e.score == pytest.approx(proba[index], abs=1e-5)
+    assert np.allclose(clf.predict_proba([gray_image])[0], proba)
+
+
+def test_sigmoid_targets_give_opposite_gradients(gray_image):
+    from xaixray.explainers import GradCAM
+
+    gc = GradCAM(tiny_model("sigmoid"))
+    _, g1 = gc._map_and_gradients(gc.classifier.preprocessing.prepare([gray_image])[0], 1)
+    _, g0 = gc._map_and_gradients(gc.classifier.preprocessing.prepare([gray_image])[0], 0)
+    assert np.allclose(g0, -g1) and np.abs(g1).max() > 0
+
+
+def test_bad_targets_and_options(gray_image):
+    from xaixray.explainers import GradCAM, explain
+
+    clf = tiny_model()
+    with pytest.raises(ExplainerError, match="unknown target class 'COVID'"):
+        explain(clf, gray_image, methods=("gradcam",), targets="COVID")
+    with pytest.raises(ExplainerError, match="out of range"):
+        GradCAM(clf).explain(gray_image, targets=5)
+    with pytest.raises(ExplainerError, match="got 2 targets for 1 images"):
+        GradCAM(clf).explain([gray_image], targets=[0, 1])
+    with pytest.raises(ExplainerError, match="unknown method 'nope'"):
+        explain(clf, gray_image, methods=("gradcam", "nope"))
+    with pytest.raises(TypeError, match="no explanation method takes 'num_sample'"):
+        explain(clf, gray_image, num_sample=10)
+    with pytest.raises(ExplainerError, match="no layer named 'nope'.*conv_b"):
+        GradCAM(clf, layer="nope")
+
+
+def test_layer_override_and_gradcam_plus_plus(gray_image):
+    from xaixray.explainers import GradCAM, GradCAMPlusPlus
+
+    clf = tiny_model()
+    e = GradCAM(clf, layer="conv_a").explain(gray_image)[0]
+    assert e.extras["feature_shape"][:2] == [24, 24] and e.params == {"layer": "conv_a"}
+    pp = GradCAMPlusPlus(clf).explain(gray_image)[0]
+    assert pp.method == "gradcam++" and pp.extras["layer"] == "conv_b"
+    assert pp.heatmap.shape == gray_image.shape
+
+
+def test_flat_maps_are_zeros_not_nan(gray_image):
+    from xaixray.explainers import explain
+
+    [r] = explain(tiny_model(zeros=True), gray_image, methods=ALL_METHODS, **FAST)
+    assert r.errors == {}
+    for e in r.explanations.values():
+        assert np.isfinite(e.heatmap).all()
+    assert r.explanations["gradcam"].extras["flat"] is True
+    assert not r.explanations["gradcam"].heatmap.any()
+    assert r.explanations["gradcam"].summary()["peak"] is None
+
+
+# ---------------------------------------------------------------------- LIME and SHAP
+def test_lime_and_shap_are_deterministic_for_a_seed(gray_image):
+    from xaixray.explainers import LIME, SHAP
+
+    clf = tiny_model("softmax", channels=3)
+    a = LIME(clf, num_samples=60, seed=7).explain(gray_image)[0]
+    b = LIME(clf, num_samples=60, seed=7).explain(gray_image)[0]
+    c = LIME(clf, num_samples=60, seed=8).explain(gray_image)[0]
+    assert np.array_equal(a.heatmap, b.heatmap) and a.extras["weights"] == b.extras["weights"]
+    assert not np.array_equal(a.heatmap, c.heatmap)
+    s1 = SHAP(clf, max_evals=60, seed=7).explain(gray_image)[0]
+    s2 = SHAP(clf, max_evals=60, seed=7).explain(gray_image)[0]
+    assert np.array_equal(s1.heatmap, s2.heatmap) and s1.seed == 7
+
+
+def test_lime_superpixels_are_painted_in_the_original_frame(colour_image):
+    from xaixray.explainers import LIME
+
+    e = LIME(tiny_model(channels=3), num_samples=40, n_segments=20).explain(colour_image)[0]
+    seg = e.extras["segments"]
+    assert seg.shape == colour_image.shape[:2]
+    for s, w in e.extras["weights"].items():
+        assert np.allclose(e.heatmap[seg == s], w)
+    assert 0 <= e.extras["r2"] <= 1 and e.params["num_samples"] == 40
+
+
+def test_lime_custom_segmentation(gray_image):
+    from xaixray.explainers import LIME
+
+    def quadrants(gray):
+        h, w = gray.shape
+        return (np.arange(h)[:, None] >= h // 2) * 2 + (np.arange(w)[None, :] >= w // 2)
+
+    e = LIME(tiny_model(), num_samples=30, segmentation=quadrants).explain(gray_image)[0]
+    assert sorted(e.extras["weights"]) == [0, 1, 2, 3]
+    assert e.params["segmentation"].endswith("quadrants")
+
+
+def test_shap_values_add_up(gray_image):
+    from xaixray.explainers import SHAP
+
+    clf = tiny_model()
+    e = SHAP(clf, max_evals=80).explain(gray_image, targets=1)[0]
+    assert e.extras["values"].shape == (24, 24, 1)
+    total = float(e.extras["values"].sum()) + e.extras["base_value"]
+    assert total == pytest.approx(e.score, abs=1e-4)
+
+
+def test_parameter_validation():
+    from xaixray.explainers import LIME, SHAP
+
+    clf = tiny_model()
+    with pytest.raises(ExplainerError, match="num_samples"):
+        LIME(clf, num_samples=2)
+    with pytest.raises(ExplainerError, match="masker"):
+        SHAP(clf, masker="zeros")
+
+
+# ---------------------------------------------------------------------- summaries and agreement
+def test_summaries_and_agreement():
+    from xaixray.explainers import agreement, compare, summarize_heatmap
+
+    yy, xx = np.mgrid[0:100, 0:80]
+    spot = np.exp(-((yy - 30) ** 2 + (xx - 60) ** 2) / 50.0).astype(np.float32)
+    s = summarize_heatmap(spot)
+    assert s["peak"] == [30, 60] and s["peak_value"] == pytest.approx(1.0)
+    assert s["half_mass_area"] < 0.05
+    assert summarize_heatmap(np.ones((50, 50)))["half_mass_area"] == pytest.approx(0.5, abs=0.01)
+    same = agreement(spot, spot)
+    assert same["spearman"] == pytest.approx(1.0) and same["top_overlap"] == 1.0
+    assert agreement(spot, -spot)["spearman"] == pytest.approx(-1.0)
+    assert agreement(spot, np.zeros_like(spot))["spearman"] is None
+    rows = compare({"a": spot, "b": spot, "c": -spot})
+    assert [r["methods"] for r in rows] == [["a", "b"], ["a", "c"], ["b", "c"]]
+
+
+# ---------------------------------------------------------------------- localisation
+@pytest.fixture(scope="module")
+def phantom_model():
+    """A tiny CNN trained on phantoms until it detects their opacities (~10 s on 2 cores)."""
+    import keras
+    from keras import layers
+
+    from xaixray import Classifier
+    from xaixray.data import make_phantoms
+
+    train = make_phantoms(320, 48, seed=1)
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([
+        keras.Input((48, 48, 1)),
+        layers.Conv2D(8, 3, padding="same", activation="relu"),
+        layers.MaxPooling2D(),
+        layers.Conv2D(16, 3, padding="same", activation="relu"),
+        layers.Conv2D(32, 3, padding="same", activation="relu", name="last_conv"),
+        layers.GlobalMaxPooling2D(),
+        layers.Dense(1, activation="sigmoid"),
+    ])
+    model.compile(keras.optimizers.Adam(3e-3), "binary_crossentropy", metrics=["accuracy"])
+    history = model.fit(train.images[..., None] / 255.0, train.labels, epochs=12,
+                        batch_size=32, verbose=0)
+    return Classifier.from_keras(model, name="phantom_cnn"), history.history["accuracy"][-1]
+
+
+def test_gradcam_peaks_inside_known_lesions_more_often_than_chance(phantom_model):
+    from scipy.ndimage import binary_dilation
+
+    from xaixray.data import make_phantoms
+    from xaixray.explainers import GradCAM
+
+    clf, accuracy = phantom_model
+    assert accuracy > 0.85, "the phantom model did not learn; the test below would be moot"
+    test = make_phantoms(40, 48, pneumonia_fraction=1.0, seed=2)
+    explanations = GradCAM(clf).explain(list(test.images), targets="PNEUMONIA")
+    hits, chance = [], []
+    for e, mask in zip(explanations, test.masks):
+        near = binary_dilation(mask, iterations=2)
+        peak = e.summary()["peak"]
+        hits.append(peak is not None and near[peak[0], peak[1]])
+        chance.append(near.mean())
+    assert np.mean(hits) > max(0.4, 3 * np.mean(chance)), (np.mean(hits), np.mean(chance))
+
+
+# ---------------------------------------------------------------------- light imports
+def test_importing_explainers_plots_and_reports_stays_light():
+    code = ("import sys\nimport xaixray.explainers, xaixray.plots, xaixray.reports\n"
+            "heavy = [m for m in ('tensorflow', 'keras', 'shap', 'lime', 'matplotlib.pyplot')"
+            " if m in sys.modules]\nassert not heavy, heavy\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr

@@ -1,0 +1,193 @@
+"""Figures and reports: panels, JSON keys, self-contained HTML, safe folders, index pages."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+
+import cv2
+import numpy as np
+import pytest
+
+FAST = {"num_samples": 30, "max_evals": 30}
+
+
+@pytest.fixture(scope="module")
+def images() -> list[np.ndarray]:
+    from xaixray.data import make_phantoms
+
+    ph = make_phantoms(2, 80, seed=5)
+    return [ph.images[0][:, 5:75].copy(), ph.images[1]]
+
+
+@pytest.fixture(scope="module")
+def result(tiny_classifier, images):
+    from xaixray.explainers import explain
+
+    [r] = explain(tiny_classifier, images[0], methods=("gradcam", "lime", "shap"), **FAST)
+    return r
+
+
+@pytest.fixture(scope="module")
+def image_files(tmp_path_factory, images):
+    folder = tmp_path_factory.mktemp("images")
+    paths = []
+    for i, im in enumerate(images):
+        p = folder / f"case{i}.png"
+        cv2.imwrite(str(p), im)
+        paths.append(p)
+    bad = folder / "broken.jpg"
+    bad.write_text("these are not JPEG bytes")
+    return paths, bad
+
+
+# ---------------------------------------------------------------------- figure
+def test_figure_has_one_panel_per_method_and_the_xray(result):
+    from matplotlib.figure import Figure
+
+    from xaixray.plots import figure_to_png, plot_explanations
+
+    fig = plot_explanations(result)
+    assert isinstance(fig, Figure)
+    images = [ax for ax in fig.axes if ax.get_images()]
+    titles = " ".join(ax.get_title() for ax in fig.axes)
+    assert {"X-ray", "Grad-CAM", "LIME", "SHAP"} <= set(re.findall(r"[A-Za-z-]+", titles))
+    assert len(images) >= 4
+    assert "tiny" in fig.get_suptitle() and result.prediction_name in fig.get_suptitle()
+    png = figure_to_png(fig)
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_failed_methods_get_a_panel_with_their_message(result):
+    from xaixray.plots import plot_explanations
+
+    failed = dataclasses.replace(result, errors={"gradcam++": "Grad-CAM needs a convolutional "
+                                                               "layer; model 'x' has none"},
+                                 methods=[*result.methods, "gradcam++"])
+    fig = plot_explanations(failed)
+    texts = " ".join(t.get_text() for ax in fig.axes for t in ax.texts)
+    assert "convolutional" in texts
+    assert any("not available" in ax.get_title() for ax in fig.axes)
+
+
+def test_colour_and_large_images_plot(tiny_classifier, images):
+    from xaixray.explainers import explain
+
+    big = cv2.resize(np.stack([images[1]] * 3, axis=-1), (1200, 1000))
+    big[..., 0] //= 2
+    [r] = explain(tiny_classifier, big, methods=("gradcam", "lime"), **FAST)
+    assert r.explanations["lime"].heatmap.shape == (1000, 1200)
+    fig = r.figure(max_side=256)
+    shown = [ax.get_images()[0].get_array().shape for ax in fig.axes if ax.get_images()]
+    assert max(max(s[:2]) for s in shown) <= 256
+
+
+# ---------------------------------------------------------------------- JSON and HTML
+def test_report_json_has_the_documented_keys(result, tmp_path):
+    from xaixray import __version__
+    from xaixray.reports import write_report
+
+    page = write_report(result, tmp_path / "one")
+    assert page == tmp_path / "one" / "report.html"
+    assert sorted(p.name for p in (tmp_path / "one").iterdir()) == [
+        "figure.png", "report.html", "report.json"]
+    report = json.loads((tmp_path / "one" / "report.json").read_text())
+    assert {"xaixray_version", "report_format", "created", "image", "model", "prediction",
+            "probabilities", "methods", "agreement", "errors", "seconds", "files"} <= set(report)
+    assert report["xaixray_version"] == __version__
+    assert report["image"] == {"source": result.source, "height": 80, "width": 70, "channels": 1}
+    assert report["model"]["name"] == "tiny" and report["model"]["preprocessing"]["channels"] == 1
+    assert report["prediction"]["class"] in ("NORMAL", "PNEUMONIA")
+    assert list(report["methods"]) == ["gradcam", "lime", "shap"]
+    for d in report["methods"].values():
+        assert {"target", "target_name", "score", "params", "seconds", "seed", "summary"} <= set(d)
+        assert set(d["summary"]) == {"peak", "peak_value", "half_mass_area", "positive_fraction"}
+    assert report["methods"]["lime"]["params"]["num_samples"] == 30
+    assert report["methods"]["lime"]["seed"] == 0 and report["methods"]["gradcam"]["seed"] is None
+    assert len(report["agreement"]) == 3
+    assert {"methods", "spearman", "top_overlap"} == set(report["agreement"][0])
+
+
+def test_html_is_self_contained_and_escaped(result, tmp_path):
+    from xaixray.reports import write_report
+
+    hostile = dataclasses.replace(result, source="<script>alert('x')</script>.png",
+                                  errors={"gradcam++": "a <b>bold</b> claim"},
+                                  methods=[*result.methods, "gradcam++"])
+    html = write_report(hostile, tmp_path / "h").read_text()
+    assert "data:image/png;base64," in html
+    assert "<script" not in html and "&lt;script&gt;" in html
+    assert "a &lt;b&gt;bold&lt;/b&gt; claim" in html
+    assert not re.search(r"(src|href)=\"(https?:)?//", html)  # nothing fetched from elsewhere
+    assert "Not for clinical use" in html
+
+
+# ---------------------------------------------------------------------- folders and files
+def test_existing_folders_are_not_overwritten_silently(result, tmp_path):
+    from xaixray.reports import ReportError, write_report
+
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    (folder / "notes.txt").write_text("keep me")
+    with pytest.raises(ReportError, match="already exists and is not empty"):
+        write_report(result, folder)
+    write_report(result, folder, overwrite=True)
+    assert (folder / "notes.txt").read_text() == "keep me"
+    assert (folder / "report.json").exists()
+    assert not [p for p in folder.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_folder_names_are_safe_and_distinct():
+    from xaixray.reports import folder_names
+
+    names = folder_names(["a/x.png", "b/x.png", "c/X.jpeg", "d/we ird<>.png", "e/__.png",
+                          "f/index.html.png"])
+    assert names[:3] == ["x", "x-2", "X-3"]
+    assert names[3] == "we_ird"
+    assert names[4] == "image-5"
+    assert names[5] != "index.html"
+    assert len(set(n.lower() for n in names)) == len(names)
+
+
+def test_atomic_write_replaces_in_one_step(tmp_path):
+    from xaixray.reports import atomic_write
+
+    target = tmp_path / "f.txt"
+    atomic_write(target, "one")
+    atomic_write(target, b"two")
+    assert target.read_text() == "two" and [p.name for p in tmp_path.iterdir()] == ["f.txt"]
+
+
+def test_explain_paths_writes_reports_and_an_index(tiny_classifier, image_files, tmp_path):
+    from xaixray.reports import explain_paths
+
+    paths, bad = image_files
+    messages: list[str] = []
+    run = explain_paths(tiny_classifier, [*paths, bad], tmp_path / "out",
+                        methods="gradcam,lime", on_message=messages.append, **FAST)
+    assert not run.ok and len(run.failures) == 1 and "broken.jpg" in run.failures[0]
+    assert any("broken.jpg" in m for m in messages)
+    assert [p.parent.name for p in run.reports] == ["case0", "case1"]
+    index = (tmp_path / "out" / "index.html").read_text()
+    assert run.index == tmp_path / "out" / "index.html" == run.main_page
+    for name in ("case0", "case1"):
+        assert f'href="{name}/report.html"' in index
+        assert (tmp_path / "out" / name / "figure.png").stat().st_size > 1000
+    assert "broken.jpg" in index
+
+
+def test_explain_paths_single_image_and_failing_methods(tiny_classifier, image_files, tmp_path):
+    from xaixray.errors import ExplainerError
+    from xaixray.reports import explain_paths
+
+    paths, _ = image_files
+    run = explain_paths(tiny_classifier, paths[:1], tmp_path / "one", methods=["gradcam"],
+                        target="PNEUMONIA")
+    assert run.ok and run.index is None and run.main_page == run.reports[0]
+    report = json.loads((run.reports[0].parent / "report.json").read_text())
+    assert report["methods"]["gradcam"]["target_name"] == "PNEUMONIA"
+    with pytest.raises(ExplainerError, match="no layer named 'nope'"):
+        explain_paths(tiny_classifier, paths[:1], tmp_path / "two", methods=["gradcam"],
+                      layer="nope")
+    assert not (tmp_path / "two").exists()  # nothing written when nothing can run

@@ -1,0 +1,98 @@
+"""``xaixray explain``: Grad-CAM, LIME and SHAP reports for images (figure, JSON, HTML)."""
+
+from __future__ import annotations
+
+import argparse
+
+from .common import add_model_overrides
+
+
+def methods_arg(text: str) -> list[str]:
+    """argparse type: comma-separated method names, checked without importing TensorFlow."""
+    from ..errors import ExplainerError
+    from ..explainers import check_methods
+
+    try:
+        return check_methods(text)
+    except ExplainerError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def positive_int(text: str) -> int:
+    """argparse type: an integer >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text}: expected a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text}: must be at least 1")
+    return value
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "explain", help="explain predictions with Grad-CAM, LIME and SHAP (figure + report)",
+        description="Explain a model's predictions on images or folders of images. Each image "
+                    "gets its own folder in --out with figure.png, report.json and a "
+                    "self-contained report.html; several images also get an index.html. "
+                    "MODEL (a .keras file) may be left out to use the bundled default model.",
+        usage="xaixray explain [MODEL] IMAGE_OR_FOLDER [...] [options]")
+    p.add_argument("inputs", nargs="+", metavar="[MODEL] IMAGE",
+                   help="optional .keras model, then image files or folders")
+    p.add_argument("--model", help="model file (alternative to the first argument)")
+    p.add_argument("--methods", type=methods_arg, default="gradcam,lime,shap",
+                   help="comma-separated: gradcam, gradcam++, lime, shap "
+                        "(default: gradcam,lime,shap)")
+    p.add_argument("--out", default="xaixray-out", metavar="DIR",
+                   help="output folder (default: xaixray-out)")
+    p.add_argument("--overwrite", action="store_true",
+                   help="write into an existing, non-empty output folder (replaces xaixray's "
+                        "files, deletes nothing)")
+    p.add_argument("--target", metavar="CLASS",
+                   help="class to explain, by name or index (default: the predicted class)")
+    p.add_argument("--seed", type=int, default=0, help="seed for LIME and SHAP (default: 0)")
+    p.add_argument("--num-samples", type=positive_int, default=1000, metavar="N",
+                   help="LIME: perturbed images per explanation (default: 1000)")
+    p.add_argument("--max-evals", type=positive_int, default=1000, metavar="N",
+                   help="SHAP: model evaluations per explanation (default: 1000)")
+    p.add_argument("--layer", metavar="NAME",
+                   help="Grad-CAM: layer to use (default: the last convolutional feature map)")
+    add_model_overrides(p)
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    import sys
+
+    from tqdm import tqdm
+
+    from ..reports import explain_paths
+    from .common import gather_images, load_classifier, split_model_and_inputs, warn
+
+    args.model, inputs = split_model_and_inputs(args.inputs, args.model)
+    if not inputs:
+        warn("explain", "error: no images given")
+        return 2
+    paths, problems = gather_images(inputs)
+    for line in problems:
+        warn("explain", f"skipped {line}")
+    if not paths:
+        warn("explain", "error: no images to explain")
+        return 1
+    clf = load_classifier(args)
+    methods = args.methods if isinstance(args.methods, list) else methods_arg(args.methods)
+    result = explain_paths(
+        clf, paths, args.out, methods=methods, target=args.target, seed=args.seed,
+        overwrite=args.overwrite, progress=sys.stderr.isatty(),
+        on_message=lambda msg: tqdm.write(f"xaixray explain: {msg}", file=sys.stderr),
+        num_samples=args.num_samples, max_evals=args.max_evals, layer=args.layer)
+    failures = problems + result.failures
+    if result.index is not None:
+        print(f"{len(result.reports)} report(s) in {result.out}; open {result.index}")
+    elif result.reports:
+        print(f"report: {result.reports[0]}")
+    if failures:
+        warn("explain", f"{len(failures)} input(s) could not be explained:")
+        for line in failures:
+            print(f"  {line}", file=sys.stderr)
+    return 1 if failures else 0

@@ -1,0 +1,290 @@
+"""The plumbing every explanation method shares: :class:`Explanation` and :class:`Explainer`.
+
+A method only implements :meth:`Explainer._attribute` — "given one prepared image in the model
+frame and a target class, return a heatmap in the model frame". The base class loads images,
+computes probabilities once, picks the target (the predicted class by default), times the call
+and brings the heatmap back to the original image's frame.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import numpy as np
+
+from ..errors import ExplainerError
+from ..imaging import ImageLike, describe, load_image
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..classifier import Classifier
+
+Target = int | str | None
+"""A class index, a class name, or ``None`` for the predicted class."""
+
+
+@dataclass
+class Explanation:
+    """One explanation of one image by one method.
+
+    Attributes
+    ----------
+    method
+        Registry name of the method (``"gradcam"``, ``"gradcam++"``, ``"lime"``, ``"shap"``).
+    target, target_name
+        The explained class (index and name).
+    score
+        The model's probability of ``target`` for this image.
+    heatmap
+        ``float32`` ``(H, W)`` in the *original* image's frame. Signed (evidence for > 0, against
+        < 0) when :attr:`signed`, else non-negative and scaled to [0, 1] (Grad-CAM).
+    signed
+        Whether :attr:`heatmap` has a sign.
+    params
+        The method's parameters, as used (resolved defaults included).
+    extras
+        Method-specific results: Grad-CAM ``layer``, ``feature_shape``, ``flat``; LIME
+        ``segments`` (original frame) and ``weights`` ``{segment: weight}``, ``r2``; SHAP
+        ``values`` (model frame, per channel) and ``base_value``.
+    seed
+        The random seed used (``None`` for deterministic methods that use none).
+    seconds
+        Wall-clock time of the method on this image.
+    image
+        The original ``uint8`` image, for plotting.
+    source
+        A short description of the input (its path, or ``array(shape)``).
+    probabilities
+        The model's class probabilities for this image.
+    """
+
+    method: str
+    target: int
+    target_name: str
+    score: float
+    heatmap: np.ndarray
+    signed: bool
+    params: dict = field(default_factory=dict)
+    extras: dict = field(default_factory=dict)
+    seed: int | None = None
+    seconds: float = 0.0
+    image: np.ndarray | None = field(default=None, repr=False)
+    source: str = ""
+    probabilities: np.ndarray | None = None
+
+    def summary(self) -> dict:
+        """Peak location and value and the area holding half the positive attribution."""
+        from .compare import summarize_heatmap
+
+        return summarize_heatmap(self.heatmap)
+
+
+@dataclass
+class PreparedImage:
+    """An input image made ready once and shared by every method.
+
+    Attributes
+    ----------
+    original
+        ``uint8`` ``(H, W)`` or ``(H, W, 3)``: the image as loaded (the original frame).
+    prepared
+        ``float32`` ``(h, w, c)`` in [0, 1]: the model frame.
+    probabilities
+        ``(n_classes,)`` model probabilities.
+    predicted
+        The predicted class index (``classifier.decide``).
+    source
+        A short description of the input.
+    """
+
+    original: np.ndarray
+    prepared: np.ndarray
+    probabilities: np.ndarray
+    predicted: int
+    source: str
+
+    @classmethod
+    def load(cls, classifier: Classifier, image: ImageLike) -> PreparedImage:
+        """Load ``image``, fit it to the model frame and compute the probabilities once."""
+        original = load_image(image)
+        prepared = classifier.preprocessing.prepare([original])
+        proba = np.asarray(classifier.predict_proba_prepared(prepared), np.float64)
+        predicted = int(classifier.decide(proba)[0])
+        return cls(original, prepared[0], proba[0], predicted, describe(image))
+
+
+class Explainer:
+    """Base class of the explanation methods.
+
+    Parameters
+    ----------
+    classifier
+        The :class:`~xaixray.Classifier` to explain (sigmoid or softmax head).
+    seed
+        Random seed (methods that sample use it; the same seed gives the same explanation).
+    params
+        Method parameters, recorded in every :class:`Explanation`.
+
+    Examples
+    --------
+    >>> from xaixray.explainers import GradCAM                      # doctest: +SKIP
+    >>> [e] = GradCAM(clf).explain("chest.jpeg")                     # doctest: +SKIP
+    >>> e.heatmap.shape == e.image.shape[:2]                         # doctest: +SKIP
+    True
+    """
+
+    name: ClassVar[str] = "explainer"
+    title: ClassVar[str] = "Explainer"
+    signed: ClassVar[bool] = True
+    uses_seed: ClassVar[bool] = True
+
+    def __init__(self, classifier: Classifier, *, seed: int = 0, **params: Any) -> None:
+        self.classifier = classifier
+        self.seed = int(seed)
+        self.params = dict(params)
+
+    # ------------------------------------------------------------------ public
+    def explain(self, images: ImageLike | Iterable[ImageLike],
+                targets: Target | Sequence[Target] = None) -> list[Explanation]:
+        """Explain one image or several.
+
+        Parameters
+        ----------
+        images
+            A path, PIL image or array, or a list of them.
+        targets
+            The class to explain: index, name, or ``None`` for the predicted class; one for all
+            images or a list with one per image.
+
+        Returns
+        -------
+        list of Explanation
+            One per image, heatmaps in each image's original frame.
+        """
+        items = as_image_list(images)
+        per_image = expand_targets(targets, len(items))
+        return [self.explain_prepared(PreparedImage.load(self.classifier, item), t)
+                for item, t in zip(items, per_image)]
+
+    def explain_prepared(self, image: PreparedImage, target: Target = None) -> Explanation:
+        """Explain an image that :meth:`PreparedImage.load` has already made ready."""
+        t = image.predicted if target is None else resolve_target(self.classifier, target)
+        start = time.perf_counter()
+        heat, extras = self._attribute(image.prepared, t)
+        heat, extras = self._to_original(np.asarray(heat, np.float32), extras,
+                                         image.original.shape[:2])
+        heat = np.nan_to_num(heat, nan=0.0, posinf=0.0, neginf=0.0).astype(np.float32)
+        seconds = time.perf_counter() - start
+        return Explanation(
+            method=self.name,
+            target=t,
+            target_name=self.classifier.class_names[t],
+            score=float(image.probabilities[t]),
+            heatmap=heat,
+            signed=self.signed,
+            params=dict(self.params),
+            extras=extras,
+            seed=self.seed if self.uses_seed else None,
+            seconds=seconds,
+            image=image.original,
+            source=image.source,
+            probabilities=image.probabilities,
+        )
+
+    # ------------------------------------------------------------------ hooks
+    def _attribute(self, prepared: np.ndarray, target: int) -> tuple[np.ndarray, dict]:
+        """Heatmap ``(h, w)`` in the model frame for ``prepared`` ``(h, w, c)`` and ``target``."""
+        raise NotImplementedError
+
+    def _to_original(self, heatmap: np.ndarray, extras: dict,
+                     shape: tuple[int, int]) -> tuple[np.ndarray, dict]:
+        """Bring a model-frame heatmap to the original frame (bilinear by default)."""
+        return resize_map(heatmap, shape), extras
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.params.items())
+        return f"{type(self).__name__}({self.classifier.name!r}, {args})"
+
+
+# ---------------------------------------------------------------------- helpers
+def resize_map(heatmap: np.ndarray, shape: tuple[int, int], nearest: bool = False) -> np.ndarray:
+    """Resize a 2-D map to ``shape`` ``(H, W)`` with OpenCV (bilinear, or nearest for labels)."""
+    import cv2
+
+    h, w = shape
+    if heatmap.shape == (h, w):
+        return heatmap.copy()
+    if nearest:  # exact nearest-neighbour sampling, any dtype (label maps stay labels)
+        rows = np.minimum((np.arange(h) + 0.5) * heatmap.shape[0] / h, heatmap.shape[0] - 1)
+        cols = np.minimum((np.arange(w) + 0.5) * heatmap.shape[1] / w, heatmap.shape[1] - 1)
+        return heatmap[rows.astype(int)[:, None], cols.astype(int)[None, :]]
+    src = heatmap.astype(np.float32, copy=False)
+    return cv2.resize(src, (w, h), interpolation=cv2.INTER_LINEAR)
+
+
+def is_gray(prepared: np.ndarray) -> bool:
+    """Whether a model-frame image ``(h, w, c)`` is grayscale (one channel or equal channels)."""
+    if prepared.shape[-1] == 1:
+        return True
+    return bool(np.array_equal(prepared[..., 0], prepared[..., 1])
+                and np.array_equal(prepared[..., 0], prepared[..., 2]))
+
+
+def as_image_list(images: Any) -> list:
+    """One image (path, PIL image, 2-D/3-D array) becomes ``[image]``; sequences become lists."""
+    if isinstance(images, (str, os.PathLike)) or hasattr(images, "mode"):
+        return [images]
+    if isinstance(images, np.ndarray):
+        if images.ndim == 2 or (images.ndim == 3 and images.shape[-1] in (1, 3, 4)
+                                and images.shape[0] > 4):
+            return [images]
+        return list(images)
+    return list(images)
+
+
+def resolve_target(classifier: Classifier, target: Target) -> int:
+    """A class index from an index, a class name (any case) or a numeric string."""
+    names = classifier.class_names
+    if isinstance(target, (bool, np.bool_)):
+        raise ExplainerError(f"target must be a class index or name, got {target!r}")
+    if isinstance(target, (int, np.integer)):
+        if not 0 <= int(target) < len(names):
+            raise ExplainerError(f"target {int(target)} is out of range; classes are "
+                                 f"{', '.join(f'{i}={n}' for i, n in enumerate(names))}")
+        return int(target)
+    if isinstance(target, str):
+        lowered = [n.lower() for n in names]
+        if target.lower() in lowered:
+            return lowered.index(target.lower())
+        if target.strip().isdigit():
+            return resolve_target(classifier, int(target))
+        raise ExplainerError(f"unknown target class {target!r}; classes are {', '.join(names)}")
+    raise ExplainerError(f"target must be a class index or name, got {type(target).__name__}")
+
+
+def expand_targets(targets: Target | Sequence[Target], n: int) -> list[Target]:
+    """One target per image: a single target is repeated, a list must have ``n`` entries."""
+    if targets is None or isinstance(targets, (int, np.integer, str)):
+        return [targets] * n
+    targets = list(targets)
+    if len(targets) != n:
+        raise ExplainerError(f"got {len(targets)} targets for {n} images")
+    return targets
+
+
+def normalise_nonnegative(cam: np.ndarray) -> tuple[np.ndarray, bool]:
+    """Scale a non-negative map to [0, 1] by its maximum, in float64.
+
+    Returns the map and whether it was flat (all zero or not finite), in which case zeros are
+    returned: random-weight models give activations of ~1e-12, which float64 still divides.
+    """
+    cam = np.asarray(cam, np.float64)
+    if not np.all(np.isfinite(cam)):
+        return np.zeros(cam.shape, np.float32), True
+    peak = float(cam.max()) if cam.size else 0.0
+    if peak <= 0.0:
+        return np.zeros(cam.shape, np.float32), True
+    return (np.clip(cam, 0.0, None) / peak).astype(np.float32), False

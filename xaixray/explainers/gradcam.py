@@ -1,0 +1,231 @@
+"""Grad-CAM and Grad-CAM++: class-discriminative maps from the last convolutional feature map.
+
+Works with any nesting of Keras models (``Sequential([ResNet50, GAP, ...])``, functional models
+that call a nested base, Conv -> Reshape -> LSTM hybrids): the target layer's ``call`` is wrapped
+on the instance for the duration of one eager forward pass to capture its output, and the class
+score is differentiated with respect to it under ``tf.GradientTape``.
+
+References: Selvaraju et al., "Grad-CAM", ICCV 2017; Chattopadhay et al., "Grad-CAM++", WACV 2018.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from ..errors import ExplainerError
+from .base import Explainer, normalise_nonnegative, resize_map
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..classifier import Classifier
+
+CONV_LAYER_TYPES = ("Conv2D", "SeparableConv2D", "DepthwiseConv2D", "Conv2DTranspose")
+
+
+class GradCAM(Explainer):
+    """Grad-CAM: channel weights = spatial mean of the gradient of the class logit.
+
+    Parameters
+    ----------
+    classifier
+        The classifier to explain. It needs a convolutional layer.
+    layer
+        Name of the layer whose output is the feature map (searched in nested models too).
+        By default the last convolution, followed through layers that keep its spatial size
+        (its BatchNorm/activation/residual add), e.g. ``conv5_block3_out`` in ResNet50.
+    seed
+        Recorded only; Grad-CAM is deterministic.
+
+    Raises
+    ------
+    ExplainerError
+        If the model has no convolutional layer or ``layer`` is not found.
+    """
+
+    name = "gradcam"
+    title = "Grad-CAM"
+    signed = False
+    uses_seed = False
+
+    def __init__(self, classifier: Classifier, *, layer: str | None = None, seed: int = 0) -> None:
+        self.target_layer = find_target_layer(classifier.model, layer)
+        super().__init__(classifier, seed=seed, layer=self.target_layer.name)
+
+    def _attribute(self, prepared: np.ndarray, target: int) -> tuple[np.ndarray, dict]:
+        fmap, grads = self._map_and_gradients(prepared, target)
+        cam = np.maximum((fmap * self._channel_weights(fmap, grads)).sum(axis=-1), 0.0)
+        cam, flat = normalise_nonnegative(cam)
+        extras = {"layer": self.target_layer.name, "feature_shape": list(fmap.shape),
+                  "flat": flat}
+        return resize_map(cam, prepared.shape[:2]).clip(0.0, 1.0), extras
+
+    def _channel_weights(self, fmap: np.ndarray, grads: np.ndarray) -> np.ndarray:
+        """One weight per channel, from the feature map and the gradients ``(h', w', k)``."""
+        return grads.mean(axis=(0, 1))
+
+    def _map_and_gradients(self, prepared: np.ndarray,
+                           target: int) -> tuple[np.ndarray, np.ndarray]:
+        """The target layer's output and d(class score)/d(output), float64 ``(h', w', k)``."""
+        import tensorflow as tf
+
+        clf = self.classifier
+        x = tf.convert_to_tensor(prepared[None], tf.float32)
+        with _logit_head(clf) as has_logits, tf.GradientTape() as tape, \
+                _capture_output(self.target_layer, tape) as captured:
+            tape.watch(x)
+            out = clf.model(clf.preprocessing.to_model_input(x), training=False)
+            score = _class_score(clf, out, target, has_logits)
+        if not captured:
+            raise ExplainerError(f"layer {self.target_layer.name!r} was not called when the "
+                                 "model ran; pass another layer=")
+        fmap = captured[-1]
+        grads = tape.gradient(score, fmap)
+        if grads is None:
+            raise ExplainerError(f"the class score does not depend on layer "
+                                 f"{self.target_layer.name!r}; pass another layer=")
+        return (np.asarray(fmap, np.float64)[0], np.asarray(grads, np.float64)[0])
+
+
+class GradCAMPlusPlus(GradCAM):
+    """Grad-CAM++: pixel-weighted positive gradients (better for several lesions).
+
+    Same parameters as :class:`GradCAM`.
+    """
+
+    name = "gradcam++"
+    title = "Grad-CAM++"
+
+    def _channel_weights(self, fmap: np.ndarray, grads: np.ndarray) -> np.ndarray:
+        g2 = grads ** 2
+        denom = 2.0 * g2 + fmap.sum(axis=(0, 1)) * g2 * grads
+        alpha = np.where((grads != 0) & (denom != 0), g2 / np.where(denom != 0, denom, 1.0), 0.0)
+        return (alpha * np.maximum(grads, 0.0)).sum(axis=(0, 1))
+
+
+# ---------------------------------------------------------------------- layer search
+def iter_layers(model: Any) -> Iterator[Any]:
+    """Every layer in call order, depth first through nested models (not the models)."""
+    for layer in getattr(model, "layers", []):
+        if getattr(layer, "layers", None):
+            yield from iter_layers(layer)
+        else:
+            yield layer
+
+
+def _output_shape(layer: Any) -> tuple | None:
+    try:
+        return tuple(layer.output.shape)
+    except (AttributeError, ValueError, RuntimeError, TypeError):
+        return None
+
+
+def find_target_layer(model: Any, name: str | None = None) -> Any:
+    """The layer whose output Grad-CAM uses.
+
+    With ``name``: that layer, anywhere in the (nested) model. Otherwise the last convolution
+    (``Conv2D``, ``SeparableConv2D``, ``DepthwiseConv2D``), followed through the layers right after
+    it that keep a rank-4 output of the same spatial size (BatchNorm, activation, residual add), so
+    the map is taken after its activation: ``conv5_block3_out`` for ResNet50, ``conv_pw_13_relu``
+    for MobileNet, ``relu3`` for the grayscale CNN-LSTM.
+    """
+    layers = list(iter_layers(model))
+    model_name = getattr(model, "name", "model")
+    if name is not None:
+        for layer in layers:
+            if layer.name == name:
+                shape = _output_shape(layer)
+                if shape is not None and len(shape) != 4:
+                    raise ExplainerError(f"layer {name!r} gives outputs of shape {shape}; "
+                                         "Grad-CAM needs a (batch, h, w, channels) feature map")
+                return layer
+        maps = [la.name for la in layers if len(_output_shape(la) or ()) == 4]
+        hint = f"; layers with feature maps: {', '.join(maps[-8:])}" if maps else ""
+        raise ExplainerError(f"model {model_name!r} has no layer named {name!r}{hint}")
+    convs = [i for i, la in enumerate(layers) if type(la).__name__ in CONV_LAYER_TYPES]
+    if not convs:
+        raise ExplainerError(f"Grad-CAM needs a convolutional layer; model {model_name!r} has "
+                             "none (LIME and SHAP still work)")
+    best = convs[-1]
+    shape = _output_shape(layers[best])
+    if shape is None or len(shape) != 4:
+        return layers[best]
+    for i in range(best + 1, len(layers)):
+        s = _output_shape(layers[i])
+        if s is None or len(s) != 4 or s[1:3] != shape[1:3]:
+            break
+        best = i
+    return layers[best]
+
+
+# ---------------------------------------------------------------------- forward-pass plumbing
+@contextlib.contextmanager
+def _capture_output(layer: Any, tape: Any) -> Iterator[list]:
+    """Record (and watch) the outputs of ``layer`` while the context is open."""
+    captured: list = []
+    had_own = "call" in vars(layer)
+    previous = vars(layer).get("call")
+    original = layer.call
+
+    def call(*args: Any, **kwargs: Any) -> Any:
+        out = original(*args, **kwargs)
+        tape.watch(out)
+        captured.append(out)
+        return out
+
+    object.__setattr__(layer, "call", call)
+    try:
+        yield captured
+    finally:
+        if had_own:
+            object.__setattr__(layer, "call", previous)
+        else:
+            object.__delattr__(layer, "call")
+
+
+def _head_layer(model: Any) -> Any:
+    layer = model.layers[-1] if getattr(model, "layers", None) else None
+    while layer is not None and getattr(layer, "layers", None):
+        layer = layer.layers[-1]
+    return layer
+
+
+@contextlib.contextmanager
+def _logit_head(classifier: Classifier) -> Iterator[bool]:
+    """Make the model output logits for the duration (swap a final sigmoid/softmax to linear).
+
+    Yields whether the output is now logits.
+    """
+    if classifier.from_logits:
+        yield True
+        return
+    layer = _head_layer(classifier.model)
+    activation = getattr(layer, "activation", None)
+    if getattr(activation, "__name__", None) not in ("sigmoid", "softmax"):
+        yield False
+        return
+    import keras
+
+    object.__setattr__(layer, "activation", keras.activations.linear)
+    try:
+        yield True
+    finally:
+        object.__setattr__(layer, "activation", activation)
+
+
+def _class_score(classifier: Classifier, out: Any, target: int, has_logits: bool) -> Any:
+    """Pre-activation score of ``target``: the logit (negated for class 0 of a sigmoid head).
+
+    Without access to logits, the log-odds of the target's probability.
+    """
+    import tensorflow as tf
+
+    if has_logits:
+        if classifier.output_kind == "sigmoid":
+            z = out[:, 0]
+            return z if target == 1 else -z
+        return out[:, target]
+    p = tf.clip_by_value(classifier.probabilities_from_output(out)[:, target], 1e-7, 1 - 1e-7)
+    return tf.math.log(p) - tf.math.log(1.0 - p)

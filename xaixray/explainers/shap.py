@@ -1,0 +1,114 @@
+"""SHAP (Owen values with a hierarchical image partition), through the ``shap`` package.
+
+Model-agnostic: ``shap.Explainer(f, shap.maskers.Image(...))`` selects the Partition explainer,
+which hides nested rectangles of the image by blurring (or inpainting) them and credits the change
+in the model's probability to the pixels hidden. It needs only forward passes, so it works for
+every model in the zoo, LSTM ones included. (``shap.DeepExplainer`` is never used: it rewrites
+TensorFlow's gradient registry for the whole process.)
+
+Reference: Lundberg and Lee, "A unified approach to interpreting model predictions", NeurIPS 2017.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from types import ModuleType
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from ..errors import ExplainerError
+from .base import Explainer, is_gray
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..classifier import Classifier
+
+_MASKERS = re.compile(r"^(blur|blur\(\d+,\s*\d+\)|inpaint_telea|inpaint_ns)$")
+
+
+class SHAP(Explainer):
+    """Partition SHAP on pixels with a blur (or inpainting) masker.
+
+    Parameters
+    ----------
+    classifier
+        The classifier to explain (any architecture).
+    max_evals
+        Model evaluations per image; more gives finer rectangles (500-1000 is typical).
+    batch_size
+        Masked images per forward pass.
+    masker
+        ``"blur"`` (a box blur of half the image side: hidden regions become their local average),
+        ``"blur(k,k)"``, ``"inpaint_telea"`` or ``"inpaint_ns"``.
+    seed
+        Passed to ``shap.Explainer``; the partition algorithm with a blur or inpainting masker
+        draws no random numbers, so the same image always gives the same explanation.
+
+    Notes
+    -----
+    The values explain the target's *probability*: they add up to
+    ``P(target | image) - P(target | fully masked image)`` (``extras["base_value"]`` is the
+    latter).
+    """
+
+    name = "shap"
+    title = "SHAP"
+    signed = True
+
+    def __init__(self, classifier: Classifier, *, max_evals: int = 1000, batch_size: int = 64,
+                 masker: str = "blur", seed: int = 0) -> None:
+        if int(max_evals) < 10:
+            raise ExplainerError(f"SHAP needs max_evals >= 10, got {max_evals}")
+        if not _MASKERS.match(str(masker)):
+            raise ExplainerError(f"unknown SHAP masker {masker!r}; use blur, blur(k,k), "
+                                 "inpaint_telea or inpaint_ns")
+        super().__init__(classifier, seed=seed, max_evals=int(max_evals),
+                         batch_size=int(batch_size), masker=str(masker))
+        _import_shap()  # once per process, so that per-image timings are the method's own
+
+    def _masker_spec(self, shape: tuple[int, ...]) -> str:
+        spec = self.params["masker"]
+        if spec == "blur":
+            k = max(3, min(shape[:2]) // 2)
+            return f"blur({k},{k})"
+        return spec
+
+    def _attribute(self, prepared: np.ndarray, target: int) -> tuple[np.ndarray, dict]:
+        shap = _import_shap()
+        p = self.params
+        channels = prepared.shape[-1]
+        # gray images are explained on one channel: the partition then splits pixels, not colours
+        x = prepared[..., :1] if is_gray(prepared) else prepared
+        x = (x * 255.0).astype(np.float32)  # 0-255 so that the inpainting maskers work too
+        clf = self.classifier
+
+        def f(batch: np.ndarray) -> np.ndarray:
+            batch = np.asarray(batch, np.float32) / 255.0
+            if batch.shape[-1] != channels:
+                batch = np.repeat(batch, channels, axis=-1)
+            return clf.predict_proba_prepared(batch, batch_size=p["batch_size"])[:, target]
+
+        spec = self._masker_spec(x.shape)
+        masker = shap.maskers.Image(spec, x.shape)
+        explainer = shap.Explainer(f, masker, algorithm="partition", seed=self.seed)
+        result = explainer(x[None], max_evals=p["max_evals"], batch_size=p["batch_size"],
+                           silent=True)
+        values = np.asarray(result.values, np.float32).reshape(x.shape)
+        base = float(np.ravel(result.base_values)[0])
+        extras = {"values": values, "base_value": base, "masker": spec,
+                  "sum": float(values.sum())}
+        return values.sum(axis=-1), extras
+
+
+@functools.lru_cache(maxsize=1)
+def _import_shap() -> ModuleType:
+    """Import shap (quietly) and compile its image-partition code once (~5 s of numba JIT)."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PendingDeprecationWarning)
+        warnings.simplefilter("ignore", DeprecationWarning)
+        import shap
+    shap.maskers.Image("blur(3,3)", (4, 4, 1))
+    return shap

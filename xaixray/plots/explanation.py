@@ -1,0 +1,252 @@
+"""The explanation figure: the X-ray and one panel per method, side by side.
+
+Functions here return :class:`matplotlib.figure.Figure` objects built without pyplot (no global
+state, no windows) and never write files; :mod:`xaixray.reports` writes them.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+if TYPE_CHECKING:  # pragma: no cover
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
+    from ..explainers import Explanation, ExplanationSet
+
+PANEL_INCHES = 3.3
+GRADCAM_ALPHA = 0.45
+LIME_TOP = 5
+POSITIVE_RGB = (0.10, 0.85, 0.25)
+NEGATIVE_RGB = (0.95, 0.15, 0.15)
+SHAP_CMAP = "bwr"
+
+
+def plot_explanations(result: ExplanationSet, methods: list[str] | None = None,
+                      max_side: int = 768, lime_top: int = LIME_TOP,
+                      dpi: int = 110) -> Figure:
+    """Side-by-side figure of one image's explanations.
+
+    Parameters
+    ----------
+    result
+        An :class:`~xaixray.explainers.ExplanationSet` (from :func:`xaixray.explain`).
+    methods
+        Which methods to show, in order (default: all that were asked for). Methods that failed
+        get a panel with their message.
+    max_side
+        Images larger than this are downsampled for display only.
+    lime_top
+        Number of positive and of negative LIME superpixels outlined.
+    dpi
+        Resolution of the figure.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Panels: the X-ray with the class probabilities; Grad-CAM (jet overlay, 0-1); LIME (the
+        top superpixels for the class in green, against it in red); SHAP (blue-white-red, centred
+        on zero, symmetric limits, over a faint X-ray). Save it with ``fig.savefig(path)``.
+    """
+    from matplotlib.figure import Figure
+
+    methods = list(methods if methods is not None else result.methods)
+    gray = _display_gray(result.image, max_side)
+    h, w = gray.shape
+    panel_h = PANEL_INCHES * float(np.clip(h / w, 0.6, 1.6))
+    n = 1 + len(methods)
+    fig = Figure(figsize=(PANEL_INCHES * n, panel_h + 1.25), dpi=dpi, layout="constrained")
+    grid = fig.add_gridspec(2, n, height_ratios=[panel_h, 0.22])
+    axes = [fig.add_subplot(grid[0, i]) for i in range(n)]
+    slots = [fig.add_subplot(grid[1, i]) for i in range(n)]  # colour bar / legend under a panel
+    _plot_original(axes[0], slots[0], result, _display_image(result.image, max_side))
+    for ax, slot, m in zip(axes[1:], slots[1:], methods):
+        if m in result.explanations:
+            e = result.explanations[m]
+            if m.startswith("gradcam"):
+                _plot_gradcam(fig, ax, slot, e, gray)
+            elif m == "lime":
+                _plot_lime(ax, slot, e, gray, lime_top)
+            else:
+                _plot_signed(fig, ax, slot, e, gray)
+            ax.set_title(f"{_title(m)} → {e.target_name}\n{_details(e)}", fontsize=9)
+        else:
+            _plot_error(ax, slot, m, result.errors.get(m, "not run"))
+    fig.suptitle(_suptitle(result), fontsize=11)
+    return fig
+
+
+# ---------------------------------------------------------------------- panels
+def _plot_original(ax: Axes, slot: Axes, result: ExplanationSet, image: np.ndarray) -> None:
+    ax.imshow(image, cmap="gray" if image.ndim == 2 else None, vmin=0, vmax=255)
+    _clean(ax)
+    name = _shorten(result.source.replace("\\", "/").rsplit("/", 1)[-1], 34)
+    ax.set_title(f"X-ray\n{name}", fontsize=9)
+    slot.axis("off")
+    probs = "\n".join(f"P({c}) = {p:.3f}" + ("  ← predicted" if i == result.prediction else "")
+                      for i, (c, p) in enumerate(zip(result.class_names, result.probabilities)))
+    slot.text(0.5, 0.5, probs, ha="center", va="center", fontsize=8, transform=slot.transAxes)
+
+
+def _plot_gradcam(fig: Figure, ax: Axes, slot: Axes, e: Explanation, gray: np.ndarray) -> None:
+    heat = _display_map(e.heatmap, gray.shape)
+    ax.imshow(gray, cmap="gray", vmin=0, vmax=1)
+    im = ax.imshow(heat, cmap="jet", vmin=0.0, vmax=1.0, alpha=GRADCAM_ALPHA)
+    _clean(ax)
+    cb = fig.colorbar(im, cax=slot, orientation="horizontal", ticks=[0, 0.5, 1])
+    cb.set_label("relative importance for the class", fontsize=8)
+    cb.ax.tick_params(labelsize=7)
+    if e.extras.get("flat"):
+        _note(ax, "flat map: no positive evidence\nin this layer for this class")
+
+
+def _plot_lime(ax: Axes, slot: Axes, e: Explanation, gray: np.ndarray, top: int) -> None:
+    from matplotlib.patches import Patch
+    from skimage.segmentation import mark_boundaries
+
+    from ..explainers.base import resize_map
+
+    segments = resize_map(e.extras["segments"], gray.shape, nearest=True)
+    weights = e.extras["weights"]
+    ranked = sorted(weights.items(), key=lambda kv: kv[1])
+    positive = [s for s, wt in ranked[::-1] if wt > 0][:top]
+    negative = [s for s, wt in ranked if wt < 0][:top]
+    rgb = np.repeat(gray[..., None], 3, axis=2)
+    for chosen, colour in ((positive, POSITIVE_RGB), (negative, NEGATIVE_RGB)):
+        if not chosen:
+            continue
+        inside = np.isin(segments, chosen)
+        rgb[inside] = 0.65 * rgb[inside] + 0.35 * np.asarray(colour)
+        labels = np.where(inside, segments + 1, 0)
+        rgb = mark_boundaries(rgb, labels, color=colour, mode="inner")
+    ax.imshow(np.clip(rgb, 0, 1))
+    _clean(ax)
+    handles = [Patch(facecolor=POSITIVE_RGB, alpha=0.7,
+                     label=f"supports {e.target_name} (top {len(positive)})"),
+               Patch(facecolor=NEGATIVE_RGB, alpha=0.7,
+                     label=f"against {e.target_name} (top {len(negative)})")]
+    slot.axis("off")
+    slot.legend(handles=handles, loc="center", ncol=1, fontsize=8, frameon=False,
+                handlelength=1.2, borderaxespad=0)
+
+
+def _plot_signed(fig: Figure, ax: Axes, slot: Axes, e: Explanation, gray: np.ndarray) -> None:
+    heat = _display_map(e.heatmap, gray.shape)
+    limit = _symmetric_limit(heat)
+    ax.imshow(gray, cmap="gray", vmin=-0.35, vmax=1.25)  # faint: compressed contrast
+    im = ax.imshow(heat, cmap=SHAP_CMAP, vmin=-limit, vmax=limit, alpha=0.6)
+    _clean(ax)
+    cb = fig.colorbar(im, cax=slot, orientation="horizontal", ticks=[-limit, 0, limit])
+    cb.ax.set_xticklabels([f"{-limit:.2g}", "0", f"+{limit:.2g}"])
+    label = f"Δ P({e.target_name}) per pixel" if e.method == "shap" else "attribution"
+    cb.set_label(f"{label}: red for, blue against", fontsize=8)
+    cb.ax.tick_params(labelsize=7)
+
+
+def _plot_error(ax: Axes, slot: Axes, method: str, message: str) -> None:
+    slot.axis("off")
+    _clean(ax)
+    ax.set_facecolor("#f4f4f4")
+    ax.set_title(f"{_title(method)}\nnot available", fontsize=9)
+    ax.text(0.5, 0.5, textwrap.fill(message, 30), ha="center", va="center", fontsize=8,
+            color="#333333", transform=ax.transAxes, wrap=True)
+
+
+# ---------------------------------------------------------------------- helpers
+_TITLES = {"gradcam": "Grad-CAM", "gradcam++": "Grad-CAM++", "lime": "LIME", "shap": "SHAP"}
+
+
+def _title(method: str) -> str:
+    return _TITLES.get(method, method)
+
+
+def _details(e: Explanation) -> str:
+    p, x = e.params, e.extras
+    if e.method.startswith("gradcam"):
+        bits = [f"layer {_shorten(str(x.get('layer', p.get('layer'))), 18)}"]
+    elif e.method == "lime":
+        bits = [f"{p.get('num_samples')} samples", f"{x.get('n_segments')} superpixels",
+                f"R²={x.get('r2', float('nan')):.2f}"]
+    elif e.method == "shap":
+        bits = [f"{p.get('max_evals')} evals"]
+    else:
+        bits = []
+    bits.append(f"{e.seconds:.1f} s" if e.seconds >= 0.1 else f"{e.seconds:.2f} s")
+    return " · ".join(bits)
+
+
+def _suptitle(result: ExplanationSet) -> str:
+    targets = {e.target_name for e in result.explanations.values()}
+    text = (f"Model {result.model_name}: {result.prediction_name} "
+            f"(P = {result.probability:.2f})")
+    if len(targets) == 1:
+        text += f" — maps explain {targets.pop()}"
+    return text
+
+
+def _display_image(image: np.ndarray, max_side: int) -> np.ndarray:
+    import cv2
+
+    h, w = image.shape[:2]
+    scale = max_side / max(h, w)
+    if scale >= 1:
+        return image
+    size = (max(1, round(w * scale)), max(1, round(h * scale)))
+    return cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+
+
+def _display_gray(image: np.ndarray, max_side: int) -> np.ndarray:
+    import cv2
+
+    im = _display_image(image, max_side)
+    if im.ndim == 3:
+        im = cv2.cvtColor(im, cv2.COLOR_RGB2GRAY)
+    return im.astype(np.float32) / 255.0
+
+
+def _display_map(heatmap: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    import cv2
+
+    if heatmap.shape == shape:
+        return heatmap
+    return cv2.resize(heatmap.astype(np.float32), (shape[1], shape[0]),
+                      interpolation=cv2.INTER_AREA)
+
+
+def _symmetric_limit(heat: np.ndarray) -> float:
+    a = np.abs(heat[np.isfinite(heat)])
+    if a.size == 0:
+        return 1e-12
+    limit = float(np.percentile(a, 99.5))
+    if limit <= 0:
+        limit = float(a.max())
+    return limit if limit > 0 else 1e-12
+
+
+def _note(ax: Axes, text: str) -> None:
+    ax.text(0.5, 0.04, text, ha="center", va="bottom", fontsize=7.5, color="white",
+            transform=ax.transAxes, bbox={"facecolor": "black", "alpha": 0.55, "pad": 2})
+
+
+def _clean(ax: Axes) -> None:
+    ax.set_xticks([])
+    ax.set_yticks([])
+
+
+def _shorten(text: str, n: int) -> str:
+    return text if len(text) <= n else text[: n - 1] + "…"
+
+
+def figure_to_png(fig: Figure, dpi: Any = None) -> bytes:
+    """PNG bytes of a figure (Agg), for writing or embedding."""
+    import io
+
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    FigureCanvasAgg(fig)
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi or fig.dpi, facecolor="white")
+    return buf.getvalue()

@@ -1,0 +1,159 @@
+"""Explain many image files into a report folder: what ``xaixray explain`` does."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..errors import ExplainerError, ImageError
+from .content import FILES
+from .writer import folder_names, prepare_folder, write_index, write_report
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..classifier import Classifier
+
+DEFAULT_OUT = "xaixray-out"
+
+
+@dataclass
+class ExplainRun:
+    """What :func:`explain_paths` wrote.
+
+    Attributes
+    ----------
+    out
+        The output folder.
+    reports
+        ``report.html`` of every image explained, in input order.
+    index
+        ``index.html`` (written when more than one image was given), else ``None``.
+    failures
+        One line per image that could not be explained.
+    warnings
+        One line per method that could not run (each message once).
+    """
+
+    out: Path
+    reports: list[Path] = field(default_factory=list)
+    index: Path | None = None
+    failures: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """Whether every image was explained."""
+        return not self.failures
+
+    @property
+    def main_page(self) -> Path | None:
+        """The page to open: the index, or the only report."""
+        return self.index or (self.reports[0] if self.reports else None)
+
+
+def explain_paths(classifier: Classifier, paths: Sequence[str | os.PathLike],
+                  out: str | os.PathLike = DEFAULT_OUT,
+                  methods: Sequence[str] | str = ("gradcam", "lime", "shap"),
+                  target: int | str | None = None, seed: int = 0, overwrite: bool = False,
+                  progress: bool = False, on_message: Callable[[str], None] | None = None,
+                  params: Mapping[str, Mapping[str, Any]] | None = None,
+                  **options: Any) -> ExplainRun:
+    """Explain image files and write one report folder per image (plus ``index.html``).
+
+    Parameters
+    ----------
+    classifier
+        The :class:`~xaixray.Classifier` to explain.
+    paths
+        Image files. A file that cannot be read is recorded in ``failures`` and the run goes on.
+    out
+        Output folder; each image gets ``out/<file stem>/`` (deduplicated) with ``figure.png``,
+        ``report.json`` and ``report.html``. An existing non-empty folder is refused unless
+        ``overwrite`` (which replaces xaixray's files and deletes nothing).
+    methods
+        Method names (list or comma-separated string).
+    target
+        Class to explain (index or name); ``None`` explains each image's predicted class.
+    seed
+        Seed for LIME and SHAP.
+    overwrite
+        Allow writing into an existing non-empty ``out``.
+    progress
+        Show a tqdm progress bar on stderr.
+    on_message
+        Called with each one-line failure or warning as it happens.
+    params, options
+        Method parameters, as in :func:`xaixray.explainers.explain` (``num_samples=``,
+        ``max_evals=``, ``layer=``...).
+
+    Returns
+    -------
+    ExplainRun
+
+    Raises
+    ------
+    ReportError
+        If ``out`` cannot be used.
+    ExplainerError
+        If a method name or target is unknown, or no requested method can run on this model.
+    """
+    from ..explainers import check_methods, explain_one, make_explainers
+    from ..explainers.base import PreparedImage, resolve_target
+
+    order = check_methods(methods)
+    if target is not None:
+        target = resolve_target(classifier, target)
+    explainers, errors = make_explainers(classifier, order, seed, params, **options)
+    if not explainers:
+        raise ExplainerError("; ".join(f"{m}: {msg}" for m, msg in errors.items()))
+    run = ExplainRun(prepare_folder(out, overwrite))
+    say = on_message or (lambda _msg: None)
+    for m, msg in errors.items():
+        run.warnings.append(f"{m}: {msg}")
+        say(f"warning: {m}: {msg}")
+    entries: list[dict] = []
+    names = folder_names(paths)
+    bar = _progress(len(paths), progress)
+    try:
+        for path, name in zip(paths, names):
+            bar.set_postfix_str(_short(Path(path).name), refresh=False)
+            try:
+                image = PreparedImage.load(classifier, path)
+            except ImageError as exc:
+                run.failures.append(str(exc))
+                say(f"skipped {exc}")
+                bar.update()
+                continue
+            result = explain_one(classifier, image, explainers, errors, target, order)
+            for m, msg in result.errors.items():
+                line = f"{m}: {msg}"
+                if m not in errors and line not in run.warnings:
+                    run.warnings.append(line)
+                    say(f"warning: {path}: {line}")
+            page = write_report(result, Path(out) / name, overwrite=overwrite)
+            run.reports.append(page)
+            entries.append({"link": f"{name}/{FILES['html']}", "source": str(path),
+                            "prediction": result.prediction_name,
+                            "probability": result.probability, "model": classifier.name,
+                            "errors": result.errors})
+            bar.update()
+    finally:
+        bar.close()
+    if len(paths) > 1:
+        run.index = write_index(out, entries, run.failures,
+                                title=f"xaixray explanations: {classifier.name}")
+    return run
+
+
+def _short(text: str, n: int = 28) -> str:
+    return text if len(text) <= n else text[: n - 1] + "…"
+
+
+def _progress(total: int, enabled: bool) -> Any:
+    from tqdm import tqdm
+
+    return tqdm(total=total, unit="image", file=sys.stderr, disable=not enabled or total == 0,
+                dynamic_ncols=True, desc="explaining")

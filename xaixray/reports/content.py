@@ -1,0 +1,83 @@
+"""The content of a per-image report, as a JSON-ready dict (also what the HTML shows)."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import math
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..explainers import Explanation, ExplanationSet
+
+REPORT_FORMAT = 1
+FILES = {"figure": "figure.png", "json": "report.json", "html": "report.html"}
+
+# extras that are scalars or short lists and go into the JSON (arrays stay out)
+_EXTRA_KEYS = ("layer", "feature_shape", "flat", "r2", "intercept", "local_pred", "n_segments",
+               "base_value", "masker", "sum")
+
+
+def report_dict(result: ExplanationSet) -> dict[str, Any]:
+    """Everything a report says about one image, JSON-serialisable.
+
+    Keys: ``xaixray_version``, ``report_format``, ``created``, ``image`` (source, height, width,
+    channels), ``model`` (name, preprocessing, class_names, threshold, output_kind),
+    ``prediction`` (class, index, probability), ``probabilities`` ({class: p}), ``methods``
+    ({method: target, target_name, score, signed, params, seed, seconds, summary, details}),
+    ``agreement`` (list of {methods, spearman, top_overlap}), ``errors`` ({method: message}),
+    ``seconds`` and ``files``.
+    """
+    from .. import __version__
+
+    h, w = result.image.shape[:2]
+    methods = {m: _method_dict(result.explanations[m])
+               for m in result.methods if m in result.explanations}
+    return clean_json({
+        "xaixray_version": __version__,
+        "report_format": REPORT_FORMAT,
+        "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "image": {"source": result.source, "height": h, "width": w,
+                  "channels": 1 if result.image.ndim == 2 else int(result.image.shape[2])},
+        "model": result.model,
+        "prediction": {"class": result.prediction_name, "index": result.prediction,
+                       "probability": result.probability},
+        "probabilities": dict(zip(result.class_names, map(float, result.probabilities))),
+        "methods": methods,
+        "agreement": result.agreement(),
+        "errors": dict(result.errors),
+        "seconds": result.seconds,
+        "files": dict(FILES),
+    })
+
+
+def _method_dict(e: Explanation) -> dict[str, Any]:
+    return {
+        "target": e.target,
+        "target_name": e.target_name,
+        "score": e.score,
+        "signed": e.signed,
+        "params": e.params,
+        "seed": e.seed,
+        "seconds": e.seconds,
+        "summary": e.summary(),
+        "details": {k: e.extras[k] for k in _EXTRA_KEYS if k in e.extras},
+    }
+
+
+def clean_json(obj: Any) -> Any:
+    """NumPy scalars/arrays to Python, non-finite floats to ``None``, tuples to lists."""
+    if isinstance(obj, dict):
+        return {str(k): clean_json(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [clean_json(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return clean_json(obj.tolist())
+    if isinstance(obj, np.generic):
+        obj = obj.item()
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if obj is None or isinstance(obj, (bool, int, str)):
+        return obj
+    return str(obj)

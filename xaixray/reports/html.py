@@ -1,0 +1,156 @@
+"""Self-contained HTML: one page per image (figure embedded as base64 PNG) and an index."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Iterable, Mapping
+from html import escape
+from typing import Any
+
+STYLE = """
+body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:2em auto;
+max-width:1400px;padding:0 1em;color:#222;line-height:1.45}
+h1{font-size:1.4em;margin-bottom:.2em}h2{font-size:1.1em;margin-top:1.6em}
+.sub{color:#555;margin-top:0}img.fig{max-width:100%;height:auto;border:1px solid #ddd}
+table{border-collapse:collapse;margin:.5em 0;font-size:.92em}
+th,td{border:1px solid #ccc;padding:.3em .6em;text-align:left;vertical-align:top}
+th{background:#f3f3f3}td.num{text-align:right;font-variant-numeric:tabular-nums}
+.err{color:#a00}.note{background:#fff8e1;border-left:4px solid #f0b400;padding:.6em 1em;
+font-size:.92em}code{font-size:.92em}footer{color:#777;font-size:.85em;margin-top:2em}
+"""
+
+NOTE = (
+    "<p><b>What these maps show, and what they do not.</b> Each map is a post-hoc estimate of "
+    "which parts of <i>this</i> image changed <i>this</i> model's output. "
+    "<b>Grad-CAM</b> weights the last convolutional feature map by the gradient of the class "
+    "score: it is coarse (the resolution of that map, upsampled) and shows only evidence "
+    "<i>for</i> the class. <b>LIME</b> hides random sets of superpixels and fits a linear model "
+    "to the model's answers; its weights depend on the segmentation, the number of samples and "
+    "the seed, and R&sup2; says how well the linear model fits. <b>SHAP</b> (partition) credits "
+    "the change in probability when rectangles are blurred; the values add up to the prediction "
+    "minus the prediction on a fully blurred image.</p>"
+    "<p>None of these maps is a segmentation of disease, and none shows that the model is right. "
+    "A model that relies on text markers, devices or image borders will be shown, faithfully, "
+    "looking there; methods agreeing is not proof of clinical relevance. Probabilities come "
+    "from one model and are not calibrated diagnoses. <b>Not for clinical use.</b></p>"
+)
+
+
+def _fmt(value: Any, digits: int = 3) -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        return f"{value:.{digits}g}" if abs(value) < 1e-3 and value != 0 else f"{value:.{digits}f}"
+    return escape(str(value))
+
+
+def _params(params: Mapping[str, Any]) -> str:
+    shown = {k: v for k, v in params.items() if v is not None}
+    return ", ".join(f"{escape(str(k))}={_fmt(v)}" for k, v in shown.items()) or "–"
+
+
+def _page(title: str, body: str) -> str:
+    return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+            "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+            f"<title>{escape(title)}</title><style>{STYLE}</style></head>\n"
+            f"<body>\n{body}\n</body></html>\n")
+
+
+def render_report_html(report: Mapping[str, Any], figure_png: bytes | None) -> str:
+    """The per-image page for a :func:`~xaixray.reports.report_dict`, figure embedded."""
+    pred, model, image = report["prediction"], report["model"], report["image"]
+    parts = [f"<h1>{escape(str(image['source']))}</h1>",
+             f"<p class=\"sub\">Model <b>{escape(str(model['name']))}</b> predicts "
+             f"<b>{escape(str(pred['class']))}</b> with probability "
+             f"{_fmt(pred['probability'])}.</p>"]
+    if figure_png:
+        data = base64.b64encode(figure_png).decode("ascii")
+        parts.append(f"<img class=\"fig\" alt=\"explanation figure\" "
+                     f"src=\"data:image/png;base64,{data}\">")
+    rows = "".join(f"<tr><td>{escape(str(c))}</td><td class=\"num\">{_fmt(p)}</td></tr>"
+                   for c, p in report["probabilities"].items())
+    parts.append(f"<h2>Prediction</h2><table><tr><th>class</th><th>probability</th></tr>{rows}"
+                 f"</table><p>Decision threshold on P({escape(str(model['class_names'][-1]))}): "
+                 f"{_fmt(model.get('threshold'))}.</p>")
+    parts.append(_methods_table(report))
+    parts.append(_agreement_table(report.get("agreement", [])))
+    if report.get("errors"):
+        items = "".join(f"<li><b>{escape(m)}</b>: <span class=\"err\">{escape(msg)}</span></li>"
+                        for m, msg in report["errors"].items())
+        parts.append(f"<h2>Methods that did not run</h2><ul>{items}</ul>")
+    pre = model.get("preprocessing", {})
+    parts.append(
+        "<h2>Input</h2><table>"
+        f"<tr><th>image</th><td>{image['width']}&times;{image['height']} px, "
+        f"{image['channels']} channel(s)</td></tr>"
+        f"<tr><th>model input</th><td>{_params(pre)}</td></tr>"
+        f"<tr><th>output</th><td>{escape(str(model.get('output_kind')))}</td></tr></table>")
+    parts.append(f"<h2>Reading these maps</h2><div class=\"note\">{NOTE}</div>")
+    parts.append(f"<footer>xaixray {escape(str(report['xaixray_version']))} · "
+                 f"{escape(str(report['created']))} · {_fmt(report.get('seconds'), 2)} s · "
+                 f"data: <a href=\"report.json\">report.json</a></footer>")
+    return _page(f"xaixray: {image['source']}", "\n".join(parts))
+
+
+def _methods_table(report: Mapping[str, Any]) -> str:
+    if not report["methods"]:
+        return ""
+    head = ("<tr><th>method</th><th>explains</th><th>P(class)</th><th>peak (row, col)</th>"
+            "<th>area with half the positive attribution</th><th>seconds</th><th>seed</th>"
+            "<th>parameters</th></tr>")
+    rows = []
+    for m, d in report["methods"].items():
+        s = d["summary"]
+        peak = f"({s['peak'][0]}, {s['peak'][1]})" if s.get("peak") else "–"
+        half = f"{100 * s['half_mass_area']:.1f}%" if s.get("half_mass_area") is not None else "–"
+        details = {k: v for k, v in d.get("details", {}).items() if k in ("r2", "flat")}
+        rows.append(f"<tr><td>{escape(m)}</td><td>{escape(str(d['target_name']))}</td>"
+                    f"<td class=\"num\">{_fmt(d['score'])}</td><td>{peak}</td>"
+                    f"<td class=\"num\">{half}</td><td class=\"num\">{_fmt(d['seconds'], 2)}</td>"
+                    f"<td>{_fmt(d['seed'])}</td>"
+                    f"<td>{_params({**d['params'], **details})}</td></tr>")
+    return f"<h2>Methods</h2><table>{head}{''.join(rows)}</table>"
+
+
+def _agreement_table(pairs: Iterable[Mapping[str, Any]]) -> str:
+    pairs = list(pairs)
+    if not pairs:
+        return ""
+    rows = "".join(f"<tr><td>{escape(' vs '.join(p['methods']))}</td>"
+                   f"<td class=\"num\">{_fmt(p['spearman'])}</td>"
+                   f"<td class=\"num\">{_fmt(p['top_overlap'])}</td></tr>" for p in pairs)
+    return ("<h2>Agreement between methods</h2><table><tr><th>pair</th>"
+            "<th>Spearman rank correlation</th><th>top-20% overlap (chance 0.2)</th></tr>"
+            f"{rows}</table>")
+
+
+def render_index_html(entries: Iterable[Mapping[str, Any]], failures: Iterable[str],
+                      title: str = "xaixray explanations") -> str:
+    """An index page linking per-image reports.
+
+    ``entries``: dicts with ``link`` (relative path of report.html), ``source``, ``prediction``,
+    ``probability``, ``model`` and ``errors`` ({method: message}).
+    """
+    entries = list(entries)
+    rows = []
+    for e in entries:
+        errs = "; ".join(f"{m}: {msg}" for m, msg in e.get("errors", {}).items())
+        rows.append(f"<tr><td><a href=\"{escape(str(e['link']), quote=True)}\">"
+                    f"{escape(str(e['source']))}</a></td>"
+                    f"<td>{escape(str(e['prediction']))}</td>"
+                    f"<td class=\"num\">{_fmt(e['probability'])}</td>"
+                    f"<td class=\"err\">{escape(errs)}</td></tr>")
+    body = [f"<h1>{escape(title)}</h1>"]
+    model = next((e.get("model") for e in entries if e.get("model")), None)
+    if model:
+        body.append(f"<p class=\"sub\">Model <b>{escape(str(model))}</b></p>")
+    body.append("<table><tr><th>image</th><th>prediction</th><th>P(predicted class)</th>"
+                f"<th>methods that did not run</th></tr>{''.join(rows)}</table>")
+    failures = list(failures)
+    if failures:
+        items = "".join(f"<li class=\"err\">{escape(f)}</li>" for f in failures)
+        body.append(f"<h2>Images that could not be explained</h2><ul>{items}</ul>")
+    body.append(f"<div class=\"note\">{NOTE}</div>")
+    return _page(title, "\n".join(body))

@@ -1,0 +1,103 @@
+"""Writing reports: atomic files, folders that never silently replace a user's work."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..errors import XaixrayError
+from ..files import write_bytes
+from .content import FILES, report_dict
+from .html import render_index_html, render_report_html
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..explainers import ExplanationSet
+
+INDEX_NAME = "index.html"
+
+
+class ReportError(XaixrayError, OSError):
+    """An output folder or file that cannot be written as asked."""
+
+
+def atomic_write(path: str | os.PathLike, data: bytes | str) -> Path:
+    """Write ``data`` next to ``path`` and move it into place (see :mod:`xaixray.files`)."""
+    payload = data.encode("utf-8") if isinstance(data, str) else data
+    try:
+        return write_bytes(path, payload)
+    except OSError as exc:
+        raise ReportError(f"{path}: cannot write ({exc.strerror or exc})") from None
+
+
+def prepare_folder(folder: str | os.PathLike, overwrite: bool = False) -> Path:
+    """Create ``folder``; refuse an existing non-empty one unless ``overwrite``.
+
+    With ``overwrite`` nothing is deleted: xaixray's own files are replaced, others stay.
+    """
+    folder = Path(folder)
+    if folder.exists() and not folder.is_dir():
+        raise ReportError(f"{folder}: exists and is not a folder")
+    if folder.is_dir() and any(folder.iterdir()) and not overwrite:
+        raise ReportError(f"{folder}: already exists and is not empty; pass overwrite=True "
+                          "(--overwrite) or choose another output folder")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ReportError(f"{folder}: cannot create ({exc.strerror or exc})") from None
+    return folder
+
+
+def folder_names(sources: Iterable[str | os.PathLike]) -> list[str]:
+    """One safe, distinct folder name per input: its file stem, deduplicated (``a``, ``a-2``)."""
+    names: list[str] = []
+    seen: set[str] = set()
+    for i, src in enumerate(sources):
+        stem = Path(str(src)).stem if str(src) else ""
+        base = re.sub(r"[^A-Za-z0-9._-]+", "_", stem).strip("._") or f"image-{i + 1}"
+        base = base[:80]
+        name, k = base, 2
+        while name.lower() in seen or name.lower() == INDEX_NAME:
+            name, k = f"{base}-{k}", k + 1
+        seen.add(name.lower())
+        names.append(name)
+    return names
+
+
+def write_report(result: ExplanationSet, folder: str | os.PathLike, overwrite: bool = False,
+                 figure_options: Mapping[str, Any] | None = None) -> Path:
+    """Write one image's ``figure.png``, ``report.json`` and self-contained ``report.html``.
+
+    Parameters
+    ----------
+    result
+        The image's :class:`~xaixray.explainers.ExplanationSet`.
+    folder
+        Created if needed; an existing non-empty folder is refused unless ``overwrite``.
+    overwrite
+        Replace the three files in an existing folder (nothing else there is touched).
+    figure_options
+        Keywords for :func:`xaixray.plots.plot_explanations`.
+
+    Returns
+    -------
+    Path
+        The ``report.html`` written.
+    """
+    from ..plots import figure_to_png, plot_explanations
+
+    folder = prepare_folder(folder, overwrite)
+    report = report_dict(result)
+    png = figure_to_png(plot_explanations(result, **dict(figure_options or {})))
+    atomic_write(folder / FILES["figure"], png)
+    atomic_write(folder / FILES["json"], json.dumps(report, indent=2, ensure_ascii=False))
+    return atomic_write(folder / FILES["html"], render_report_html(report, png))
+
+
+def write_index(folder: str | os.PathLike, entries: Iterable[Mapping[str, Any]],
+                failures: Iterable[str] = (), title: str = "xaixray explanations") -> Path:
+    """Write ``index.html`` into ``folder`` (see :func:`render_index_html` for ``entries``)."""
+    return atomic_write(Path(folder) / INDEX_NAME, render_index_html(entries, failures, title))
