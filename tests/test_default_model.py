@@ -1,0 +1,41 @@
+"""The bundled default model, samples and `xaixray demo` work offline out of the box."""
+
+from __future__ import annotations
+
+import os
+
+from xaixray import Classifier
+from xaixray.classifier import default_model_path
+from xaixray.cli import main
+from xaixray.cli.demo import sample_images
+
+
+def test_default_model_is_bundled_small_and_described():
+    path = default_model_path()
+    assert path.exists() and path.stat().st_size <= 15 * 1024 * 1024
+    assert (path.parent / "MODEL_CARD.md").exists()
+    clf = Classifier.load("default")
+    assert clf.name == "compact_cnn" and 0 < clf.threshold < 1
+    assert clf.info["validation"]["roc_auc"] > 0.95
+
+
+def test_default_model_reads_the_bundled_samples():
+    samples = sample_images()
+    assert len(samples) >= 4
+    clf = Classifier.load("default")
+    predicted = clf.predict(samples)
+    truth = [p.name.split("_")[0] for p in samples]
+    assert sum(p == t for p, t in zip(predicted, truth)) >= len(samples) - 1
+
+
+def test_demo_writes_a_report(tmp_path, capsys):
+    cwd = os.getcwd()
+    os.chdir(tmp_path)
+    try:
+        assert main(["demo", "--methods", "gradcam,lime"]) == 0
+    finally:
+        os.chdir(cwd)
+    out = capsys.readouterr().out
+    reports = list((tmp_path / "xaixray-demo").rglob("report.html"))
+    assert len(reports) == 1 and "report.html" in out
+    assert (reports[0].parent / "figure.png").exists()
