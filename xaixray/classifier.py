@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 import zipfile
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
@@ -17,7 +16,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .errors import ModelError
-from .imaging import ImageLike
+from .files import atomic_path, json_default
+from .imaging import ImageLike, as_image_list
 from .preprocessing import Preprocessing, infer_from_input_shape
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -157,7 +157,7 @@ class Classifier:
 
         A single image (path, PIL image or 2-D/3-D array) gives ``n = 1``.
         """
-        images = _as_list(images)
+        images = as_image_list(images)
         out = [self.predict_proba_prepared(self.preprocessing.prepare(images[i:i + batch_size]))
                for i in range(0, len(images), batch_size)]
         return np.concatenate(out) if out else np.zeros((0, len(self.class_names)), np.float32)
@@ -258,18 +258,11 @@ class Classifier:
             raise ModelError(f"{path}: model files must end in .keras")
         if path.exists() and not overwrite:
             raise ModelError(f"{path}: already exists (pass overwrite=True or --overwrite)")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(suffix=".keras", dir=path.parent, prefix=".xaixray-")
-        os.close(fd)
-        try:
+        with atomic_path(path) as tmp:
             self.model.save(tmp, overwrite=True)
             with zipfile.ZipFile(tmp, "a") as zf:
-                zf.writestr(METADATA_NAME, json.dumps(self.metadata(), indent=2, default=_json))
-            os.chmod(tmp, 0o644)
-            os.replace(tmp, path)
-        finally:
-            if os.path.exists(tmp):
-                os.remove(tmp)
+                zf.writestr(METADATA_NAME, json.dumps(self.metadata(), indent=2,
+                                                      default=json_default))
         return path
 
     def __repr__(self) -> str:
@@ -362,17 +355,6 @@ def _check_matches(pre: Preprocessing, shape: tuple) -> None:
                          f"{shape}; pass input_size/channels/layout that match")
 
 
-def _as_list(images: Any) -> list:
-    if isinstance(images, (str, os.PathLike)) or hasattr(images, "mode"):
-        return [images]
-    if isinstance(images, np.ndarray):
-        if images.ndim == 2 or (images.ndim == 3 and images.shape[-1] in (1, 3, 4)
-                                and images.shape[0] > 4):
-            return [images]
-        return list(images)
-    return list(images)
-
-
 def _drop_none(d: dict) -> dict:
     return {k: v for k, v in d.items() if v is not None}
 
@@ -380,16 +362,6 @@ def _drop_none(d: dict) -> dict:
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     return text[0][:300] if text else type(exc).__name__
-
-
-def _json(obj: Any) -> Any:
-    if isinstance(obj, np.generic):
-        return obj.item()
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
-    if isinstance(obj, Path):
-        return str(obj)
-    raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
 
 
 __all__ = ["Classifier", "CLASS_NAMES", "read_metadata", "default_model_path"]

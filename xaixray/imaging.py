@@ -146,3 +146,15 @@ def describe(image: ImageLike) -> str:
     if isinstance(image, np.ndarray):
         return f"array{tuple(image.shape)}"
     return type(image).__name__
+
+
+def as_image_list(images: Any) -> list:
+    """One image (path, PIL image, 2-D/3-D array) becomes ``[image]``; sequences become lists."""
+    if isinstance(images, (str, os.PathLike)) or hasattr(images, "mode"):
+        return [images]
+    if isinstance(images, np.ndarray):
+        if images.ndim == 2 or (images.ndim == 3 and images.shape[-1] in (1, 3, 4)
+                                and images.shape[0] > 4):
+            return [images]
+        return list(images)
+    return list(images)

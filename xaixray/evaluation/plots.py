@@ -4,7 +4,6 @@ written to disk here (see :func:`save_figure`)."""
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -84,15 +83,8 @@ def plot_history(history: dict, title: str = "Training"):
 
 def save_figure(fig, path: str | os.PathLike, dpi: int = 120) -> Path:
     """Write a figure as PNG atomically (temporary file, then rename)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(suffix=".png", dir=path.parent, prefix=".xaixray-")
-    os.close(fd)
-    try:
+    from ..files import atomic_path
+
+    with atomic_path(path) as tmp:
         fig.savefig(tmp, dpi=dpi, format="png")
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-    return path
+    return Path(path)

@@ -8,7 +8,6 @@ and brings the heatmap back to the original image's frame.
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -17,7 +16,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import numpy as np
 
 from ..errors import ExplainerError
-from ..imaging import ImageLike, describe, load_image
+from ..imaging import ImageLike, as_image_list, describe, load_image
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..classifier import Classifier
@@ -231,18 +230,6 @@ def is_gray(prepared: np.ndarray) -> bool:
         return True
     return bool(np.array_equal(prepared[..., 0], prepared[..., 1])
                 and np.array_equal(prepared[..., 0], prepared[..., 2]))
-
-
-def as_image_list(images: Any) -> list:
-    """One image (path, PIL image, 2-D/3-D array) becomes ``[image]``; sequences become lists."""
-    if isinstance(images, (str, os.PathLike)) or hasattr(images, "mode"):
-        return [images]
-    if isinstance(images, np.ndarray):
-        if images.ndim == 2 or (images.ndim == 3 and images.shape[-1] in (1, 3, 4)
-                                and images.shape[0] > 4):
-            return [images]
-        return list(images)
-    return list(images)
 
 
 def resolve_target(classifier: Classifier, target: Target) -> int:
