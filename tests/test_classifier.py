@@ -36,8 +36,9 @@ def test_predict_returns_class_names(tiny_classifier, rng):
 
 
 def test_save_load_round_trip_keeps_predictions_and_metadata(tiny_classifier, tmp_path, rng):
-    clf = Classifier(tiny_classifier.model, tiny_classifier.preprocessing.replace(scaling="raw"),
-                     threshold=0.3, name="round-trip", info={"note": "x"})
+    pre = tiny_classifier.preprocessing.replace(scaling="raw", equalize="clahe")
+    clf = Classifier(tiny_classifier.model, pre, threshold=0.3, name="round-trip",
+                     info={"note": "x"})
     path = clf.save(tmp_path / "m.keras")
     loaded = Classifier.load(path)
     images = [rng.integers(0, 256, (50, 40), dtype=np.uint8) for _ in range(3)]
@@ -46,6 +47,7 @@ def test_save_load_round_trip_keeps_predictions_and_metadata(tiny_classifier, tm
     assert (loaded.threshold, loaded.name, loaded.class_names) == (0.3, "round-trip",
                                                                    ("NORMAL", "PNEUMONIA"))
     assert loaded.info == {"note": "x"}
+    assert Classifier.load(path, equalize="none").preprocessing.equalize == "none"  # override
     # still an ordinary Keras file
     plain = keras.saving.load_model(path)
     assert plain.count_params() == clf.model.count_params()

@@ -98,3 +98,20 @@ def test_phantoms_are_deterministic_and_masked():
     np.testing.assert_array_equal(a.images, b.images)
     assert a.masks[a.labels == 1].any(axis=(1, 2)).all()
     assert not a.masks[a.labels == 0].any()
+
+
+def test_robust_augmentation_reframes_and_changes_sharpness(rng):
+    """Robust mode zooms in further (framing) and blurs or sharpens images (sharpness)."""
+    import cv2
+
+    from xaixray.data.augment import ROBUST_ZOOM_IN
+
+    plain, robust = augmentation(seed=0), augmentation(robust=True, seed=0)
+    zoom = {type(layer).__name__: layer for layer in robust.layers}["RandomZoom"]
+    assert zoom.height_factor[0] == -ROBUST_ZOOM_IN
+    assert "RandomSharpness" in {type(layer).__name__ for layer in robust.layers}
+    assert "RandomSharpness" not in {type(layer).__name__ for layer in plain.layers}
+    x = np.repeat(rng.random((1, 48, 48, 1)).astype("float32"), 16, axis=0)
+    sharpness = [cv2.Laplacian(np.asarray(im)[:, :, 0], cv2.CV_32F).var()
+                 for im in robust(x, training=True)]
+    assert np.std(sharpness) > 0.05 * np.mean(sharpness)  # varies from image to image

@@ -120,3 +120,24 @@ def test_invalid_preprocessing():
 def test_round_trip_dict():
     pre = Preprocessing((150, 150), 3, "caffe", "image")
     assert Preprocessing.from_dict(pre.to_dict()) == pre
+
+
+def test_clahe_equalises_contrast_in_the_model_frame(rng):
+    """A low-contrast image is stretched by CLAHE after resizing; "none" leaves pixels alone."""
+    flat = (100 + rng.integers(0, 20, (300, 240))).astype(np.uint8)
+    plain = Preprocessing((64, 64), 1, "unit", equalize="none").fit(flat)
+    equal = Preprocessing((64, 64), 1, "unit", equalize="clahe").fit(flat)
+    assert plain.shape == equal.shape == (64, 64, 1)
+    assert equal.std() > 2 * plain.std()
+    rgb = Preprocessing((64, 64), 3, "unit", equalize="clahe").fit(np.dstack([flat] * 3))
+    np.testing.assert_array_equal(rgb[:, :, 0], equal[:, :, 0])  # X-ray channels stay equal
+    np.testing.assert_array_equal(rgb[:, :, 2], equal[:, :, 0])
+
+
+def test_equalize_is_validated_and_serialised():
+    with pytest.raises(ModelError, match="unknown equalize"):
+        Preprocessing(equalize="histogram")
+    pre = Preprocessing((64, 64), 1, "standardize", equalize="clahe")
+    assert Preprocessing.from_dict(pre.to_dict()) == pre
+    old = {"input_size": [64, 64], "channels": 1, "scaling": "unit", "layout": "image"}
+    assert Preprocessing.from_dict(old).equalize == "none"  # files written before the option

@@ -97,6 +97,7 @@ class Classifier:
         channels: int | None = None,
         scaling: str | None = None,
         layout: str | None = None,
+        equalize: str | None = None,
         class_names: Sequence[str] | None = None,
         threshold: float | None = None,
         name: str | None = None,
@@ -105,11 +106,13 @@ class Classifier:
 
         Input size, channels and layout are inferred from the model's input shape and the output
         kind (one sigmoid unit or a softmax) from its output; scaling defaults to ``"unit"``
-        ([0, 1], as in the seed documents). Every keyword overrides what was inferred.
+        ([0, 1], as in the seed documents) and equalize to ``"none"``. Every keyword overrides
+        what was inferred.
         """
         shape = _input_shape(model)
         pre = infer_from_input_shape(shape).replace(
-            input_size=input_size, channels=channels, scaling=scaling, layout=layout
+            input_size=input_size, channels=channels, scaling=scaling, layout=layout,
+            equalize=equalize,
         )
         _check_matches(pre, shape)
         n_out = _output_units(model)
@@ -124,7 +127,8 @@ class Classifier:
 
         Files written by xaixray carry their preprocessing, class names and threshold; for other
         files these are inferred as in :meth:`from_keras`. ``overrides`` (``input_size``,
-        ``channels``, ``scaling``, ``layout``, ``class_names``, ``threshold``, ``name``) win over
+        ``channels``, ``scaling``, ``layout``, ``equalize``, ``class_names``, ``threshold``,
+        ``name``) win over
         both. Keras safe mode stays on: files with Python lambdas are refused.
         """
         import keras
@@ -138,7 +142,8 @@ class Classifier:
         if meta is None:
             return cls.from_keras(model, **{"name": Path(path).stem, **_drop_none(overrides)})
         pre = Preprocessing.from_dict(meta["preprocessing"]).replace(
-            **{k: overrides.get(k) for k in ("input_size", "channels", "scaling", "layout")}
+            **{k: overrides.get(k)
+               for k in ("input_size", "channels", "scaling", "layout", "equalize")}
         )
         _check_matches(pre, _input_shape(model))
         return cls(

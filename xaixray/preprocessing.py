@@ -5,7 +5,8 @@ layout — and is saved with every model xaixray writes. Two steps, used by pred
 every explainer alike:
 
 1. :meth:`Preprocessing.fit` (NumPy/OpenCV): any ``uint8`` image → ``(h, w, c)`` ``uint8`` at the
-   model's size and channel count. Explainers perturb images in this *model frame*.
+   model's size and channel count, optionally contrast-equalised. Explainers perturb images in
+   this *model frame*.
 2. :meth:`Preprocessing.to_model_input` (Keras ops, so it runs inside ``tf.function`` and
    ``tf.data``): a ``float32`` batch in [0, 1] → the model's scaling and layout.
 """
@@ -29,6 +30,11 @@ SCALINGS = {
     "torch": "[0, 1] then ImageNet mean/std standardised (DenseNet family)",
     "standardize": "per-image zero mean, unit variance (robust to exposure and contrast shifts)",
 }
+EQUALIZATIONS = {
+    "none": "pixels as decoded",
+    "clahe": "contrast-limited adaptive histogram equalisation (OpenCV CLAHE, clip 2.0, 8x8 "
+             "tiles) at the model's input size: evens out exposure and contrast between scanners",
+}
 LAYOUTS = {
     "image": "(height, width, channels)",
     "rows": "(height, width * channels): each image row is one LSTM time step (seed 001)",
@@ -49,12 +55,15 @@ class Preprocessing:
         One of :data:`SCALINGS`.
     layout
         One of :data:`LAYOUTS`.
+    equalize
+        One of :data:`EQUALIZATIONS`, applied after resizing (``"none"`` for every seed model).
     """
 
     input_size: tuple[int, int] = (224, 224)
     channels: int = 3
     scaling: str = "unit"
     layout: str = "image"
+    equalize: str = "none"
 
     def __post_init__(self) -> None:
         size = tuple(int(s) for s in self.input_size)
@@ -67,6 +76,9 @@ class Preprocessing:
             raise ModelError(f"unknown scaling {self.scaling!r}; choose from {sorted(SCALINGS)}")
         if self.layout not in LAYOUTS:
             raise ModelError(f"unknown layout {self.layout!r}; choose from {sorted(LAYOUTS)}")
+        if self.equalize not in EQUALIZATIONS:
+            raise ModelError(f"unknown equalize {self.equalize!r}; choose from "
+                             f"{sorted(EQUALIZATIONS)}")
         if self.scaling in ("caffe", "torch") and self.channels != 3:
             raise ModelError(f"scaling {self.scaling!r} needs 3 channels")
 
@@ -86,7 +98,7 @@ class Preprocessing:
 
     # ------------------------------------------------------------------ step 1: NumPy
     def fit(self, image: np.ndarray) -> np.ndarray:
-        """Resize a ``uint8`` ``(H, W)`` / ``(H, W, 3)`` image to the model frame ``(h, w, c)``."""
+        """Resize (and equalise) a ``uint8`` ``(H, W)``/``(H, W, 3)`` image to ``(h, w, c)``."""
         import cv2
 
         h, w = self.input_size
@@ -95,6 +107,10 @@ class Preprocessing:
         shrinking = image.shape[0] >= h and image.shape[1] >= w
         interpolation = cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR
         out = cv2.resize(image, (w, h), interpolation=interpolation)
+        if self.equalize == "clahe":
+            clahe = cv2.createCLAHE(clipLimit=2.0, tileGridSize=(8, 8))
+            out = clahe.apply(out) if out.ndim == 2 else np.dstack(
+                [clahe.apply(np.ascontiguousarray(out[:, :, i])) for i in range(out.shape[2])])
         if out.ndim == 2:
             out = out[:, :, None]
             if self.channels == 3:
@@ -145,7 +161,8 @@ class Preprocessing:
 
     @classmethod
     def from_dict(cls, d: dict) -> Preprocessing:
-        known = {k: d[k] for k in ("input_size", "channels", "scaling", "layout") if k in d}
+        known = {k: d[k] for k in ("input_size", "channels", "scaling", "layout", "equalize")
+                 if k in d}
         return cls(**known)
 
     def replace(self, **changes: Any) -> Preprocessing:

@@ -43,11 +43,13 @@ def input_size(text: str) -> tuple[int, int]:
 
 def add_model_overrides(parser: argparse.ArgumentParser) -> None:
     """Flags that say what cannot be inferred from a foreign .keras file."""
-    from ..preprocessing import LAYOUTS, SCALINGS
+    from ..preprocessing import EQUALIZATIONS, LAYOUTS, SCALINGS
 
     g = parser.add_argument_group("model input (for .keras files not written by xaixray)")
     g.add_argument("--scaling", choices=sorted(SCALINGS), help="pixel scaling the model expects")
     g.add_argument("--layout", choices=sorted(LAYOUTS), help="image, or rows for a row-LSTM")
+    g.add_argument("--equalize", choices=sorted(EQUALIZATIONS),
+                   help="contrast equalisation the model was trained with (default none)")
     g.add_argument("--channels", type=int, choices=(1, 3))
     g.add_argument("--input-size", type=input_size, metavar="HxW")
     g.add_argument("--threshold", type=float, help="decision threshold on P(PNEUMONIA)")
@@ -58,7 +60,8 @@ def load_classifier(args: argparse.Namespace):
     from ..classifier import Classifier
 
     overrides = {k: getattr(args, k, None)
-                 for k in ("scaling", "layout", "channels", "input_size", "threshold")}
+                 for k in ("scaling", "layout", "equalize", "channels", "input_size",
+                           "threshold")}
     return Classifier.load(args.model, **{k: v for k, v in overrides.items() if v is not None})
 
 

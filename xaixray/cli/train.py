@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from ..preprocessing import EQUALIZATIONS
 from .common import existing_path, input_size
 
 
@@ -29,9 +30,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--input-size", type=input_size, metavar="HxW",
                    help="override the documented input size")
     p.add_argument("--channels", type=int, choices=(1, 3))
+    p.add_argument("--equalize", choices=sorted(EQUALIZATIONS),
+                   help="contrast equalisation saved with the model (default: the architecture's)")
     p.add_argument("--no-augment", action="store_true", help="turn augmentation off")
     p.add_argument("--robust-augment", action="store_true",
-                   help="add brightness/contrast jitter to the augmentation")
+                   help="add brightness, contrast and sharpness jitter to the augmentation")
     p.add_argument("--patience", type=int, default=5, help="early-stopping patience (epochs)")
     p.add_argument("--sensitivity", type=float, metavar="S",
                    help="set the threshold to the highest one keeping validation sensitivity "
@@ -70,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
           f"validation: {len(val_set)} images {val_set.counts()}"
           + ("" if args.val else " (grouped by patient)"))
     options = {"input_size": args.input_size, "channels": args.channels, "seed": args.seed,
-               "learning_rate": args.learning_rate}
+               "equalize": args.equalize, "learning_rate": args.learning_rate}
     if arch.transfer:
         options["weights"] = weights
     clf = Classifier.build(args.arch, **options)

@@ -98,6 +98,7 @@ def build(
     *,
     input_size: tuple[int, int] | None = None,
     channels: int | None = None,
+    equalize: str | None = None,
     weights: str | None = "imagenet",
     learning_rate: float | None = None,
     loss: str | None = None,
@@ -110,8 +111,8 @@ def build(
     ----------
     name
         One of :func:`available`.
-    input_size, channels
-        Override the documented input size / channels.
+    input_size, channels, equalize
+        Override the documented input size / channels / contrast equalisation.
     weights
         Transfer models only: ``"imagenet"`` (downloaded by Keras; needs network access),
         ``None`` (random initialisation) or the path of a local weights file.
@@ -127,7 +128,8 @@ def build(
     from ..classifier import Classifier
 
     arch = get(name)
-    pre = arch.preprocessing.replace(input_size=input_size, channels=channels)
+    pre = arch.preprocessing.replace(input_size=input_size, channels=channels,
+                                     equalize=equalize)
     if seed is not None:
         keras.utils.set_random_seed(seed)
     kwargs = {**arch.options, **options}
