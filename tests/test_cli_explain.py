@@ -98,3 +98,23 @@ def test_one_line_errors(tiny_model_path, inputs, tmp_path, capsys):
     assert main(["explain", str(tiny_model_path), str(tmp_path / "missing.png"),
                  "--out", str(tmp_path / "m")]) == 1
     assert "missing.png: no such file" in capsys.readouterr().err
+
+
+def test_dollar_signs_in_names_do_not_break_the_figure(tiny_model_path, inputs, tmp_path, capsys):
+    """Matplotlib reads $...$ as math; a file called cost_$5_and_$6.png must still be reported."""
+    odd = tmp_path / "cost_$5_and_$6.png"
+    odd.write_bytes(inputs[0][0].read_bytes())
+    out = tmp_path / "out"
+    code = main(["explain", str(tiny_model_path), str(odd), "--methods", "gradcam",
+                 "--out", str(out)])
+    assert code == 0, capsys.readouterr().err
+    assert len(list(out.rglob("figure.png"))) == 1
+
+
+def test_unwritable_output_is_one_line(tiny_model_path, inputs, tmp_path, capsys):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    code = main(["explain", str(tiny_model_path), str(inputs[0][0]), "--methods", "gradcam",
+                 "--out", str(blocker / "reports")])
+    err = capsys.readouterr().err
+    assert code == 1 and "Traceback" not in err and len(err.strip().splitlines()) == 1

@@ -65,6 +65,24 @@ def test_bad_files_name_the_file(tmp_path):
         assert name in message and reason in message and "\n" not in message
 
 
+def test_decompression_bomb_is_an_image_error(tmp_path):
+    """A PNG header claiming 100000x100000 pixels is refused with one line, not a cv2.error."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(
+            ">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+    header = struct.pack(">IIBBBBB", 100_000, 100_000, 8, 0, 0, 0, 0)
+    bomb = tmp_path / "bomb.png"
+    bomb.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header)
+                     + chunk(b"IDAT", zlib.compress(b"\x00" * 64)) + chunk(b"IEND", b""))
+    with pytest.raises(ImageError) as info:
+        load_image(bomb)
+    assert "bomb.png" in str(info.value) and "\n" not in str(info.value)
+
+
 @pytest.mark.parametrize("channels", [1, 3])
 def test_prepare_any_input_to_model_frame(channels, gray, tmp_path):
     pre = Preprocessing((32, 48), channels)

@@ -57,7 +57,11 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
         raise ImageError(f"{p}: cannot be read ({exc.strerror or exc})") from None
     if data.size == 0:
         raise ImageError(f"{p}: file is empty")
-    image = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
+    try:
+        image = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
+    except cv2.error as exc:  # e.g. more pixels than OpenCV will decode
+        reason = str(exc).strip().splitlines()[-1][:160] if str(exc).strip() else "OpenCV error"
+        raise ImageError(f"{p}: cannot be decoded ({reason})") from None
     if image is None:
         raise ImageError(f"{p}: not a readable image (corrupt, truncated or unsupported format)")
     if image.ndim == 3 and image.shape[2] == 4:

@@ -75,6 +75,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except XaixrayError as exc:
         print(f"xaixray {args.command}: error: {exc}", file=sys.stderr)
         return 1
+    except OSError as exc:  # an output that cannot be written, a disk that is full
+        where = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
+        print(f"xaixray {args.command}: error: {where}{exc.strerror or exc}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print(f"xaixray {args.command}: interrupted", file=sys.stderr)
         return 130

@@ -32,7 +32,7 @@ def run(args: argparse.Namespace) -> int:
     samples = sample_images()
     chosen = samples if args.all else [next(p for p in samples if "PNEUMONIA" in p.name)]
     out, k = args.out, 2
-    while out.exists() and any(out.iterdir()):
+    while out.exists() and (not out.is_dir() or any(out.iterdir())):
         out, k = args.out.with_name(f"{args.out.name}-{k}"), k + 1
     clf = Classifier.load("default")
     print(f"explaining {', '.join(p.name for p in chosen)} with the bundled model "

@@ -221,7 +221,8 @@ def resize_map(heatmap: np.ndarray, shape: tuple[int, int], nearest: bool = Fals
         cols = np.minimum((np.arange(w) + 0.5) * heatmap.shape[1] / w, heatmap.shape[1] - 1)
         return heatmap[rows.astype(int)[:, None], cols.astype(int)[None, :]]
     src = heatmap.astype(np.float32, copy=False)
-    return cv2.resize(src, (w, h), interpolation=cv2.INTER_LINEAR)
+    shrinking = h <= heatmap.shape[0] and w <= heatmap.shape[1]
+    return cv2.resize(src, (w, h), interpolation=cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR)
 
 
 def is_gray(prepared: np.ndarray) -> bool:

@@ -144,7 +144,7 @@ def _lime_explainer(kernel_width: float, seed: int) -> Any:
     class _Explainer(lime_image.LimeImageExplainer):
         def data_labels(self, image: np.ndarray, fudged_image: np.ndarray,
                         segments: np.ndarray, classifier_fn: Callable, num_samples: int,
-                        batch_size: int = 10) -> tuple[np.ndarray, np.ndarray]:
+                        batch_size: int = 10, **_: Any) -> tuple[np.ndarray, np.ndarray]:
             # lime's own loop builds each mask with one comparison per hidden superpixel and
             # prints a progress bar; this draws the same random rows and masks by table lookup.
             n_features = np.unique(segments).shape[0]

@@ -11,8 +11,10 @@ Reference: Lundberg and Lee, "A unified approach to interpreting model predictio
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import re
+from collections.abc import Iterator
 from types import ModuleType
 from typing import TYPE_CHECKING
 
@@ -42,8 +44,9 @@ class SHAP(Explainer):
         ``"blur"`` (a box blur of half the image side: hidden regions become their local average),
         ``"blur(k,k)"``, ``"inpaint_telea"`` or ``"inpaint_ns"``.
     seed
-        Passed to ``shap.Explainer``; the partition algorithm with a blur or inpainting masker
-        draws no random numbers, so the same image always gives the same explanation.
+        Seeds the run: shap's partition algorithm breaks ties between equally important
+        regions with NumPy's global generator, which is seeded for the call and then restored,
+        so the same image and seed always give the same explanation.
 
     Notes
     -----
@@ -92,13 +95,26 @@ class SHAP(Explainer):
         spec = self._masker_spec(x.shape)
         masker = shap.maskers.Image(spec, x.shape)
         explainer = shap.Explainer(f, masker, algorithm="partition", seed=self.seed)
-        result = explainer(x[None], max_evals=p["max_evals"], batch_size=p["batch_size"],
-                           silent=True)
+        with _numpy_global_seed(self.seed):  # shap's partition breaks ties with np.random
+            result = explainer(x[None], max_evals=p["max_evals"], batch_size=p["batch_size"],
+                               silent=True)
         values = np.asarray(result.values, np.float32).reshape(x.shape)
         base = float(np.ravel(result.base_values)[0])
         extras = {"values": values, "base_value": base, "masker": spec,
                   "sum": float(values.sum())}
         return values.sum(axis=-1), extras
+
+
+@contextlib.contextmanager
+def _numpy_global_seed(seed: int | None) -> Iterator[None]:
+    """Seed NumPy's global generator for the block, then restore the caller's state."""
+    # shap draws from the legacy global generator, so that is the one to seed
+    state = np.random.get_state()  # noqa: NPY002
+    np.random.seed(0 if seed is None else seed)  # noqa: NPY002
+    try:
+        yield
+    finally:
+        np.random.set_state(state)  # noqa: NPY002
 
 
 @functools.lru_cache(maxsize=1)

@@ -72,10 +72,10 @@ def plot_explanations(result: ExplanationSet, methods: list[str] | None = None,
                 _plot_lime(ax, slot, e, gray, lime_top)
             else:
                 _plot_signed(fig, ax, slot, e, gray)
-            ax.set_title(f"{_title(m)} → {e.target_name}\n{_details(e)}", fontsize=9)
+            ax.set_title(_plain(f"{_title(m)} → {e.target_name}\n{_details(e)}"), fontsize=9)
         else:
             _plot_error(ax, slot, m, result.errors.get(m, "not run"))
-    fig.suptitle(_suptitle(result), fontsize=11)
+    fig.suptitle(_plain(_suptitle(result)), fontsize=11)
     return fig
 
 
@@ -84,11 +84,12 @@ def _plot_original(ax: Axes, slot: Axes, result: ExplanationSet, image: np.ndarr
     ax.imshow(image, cmap="gray" if image.ndim == 2 else None, vmin=0, vmax=255)
     _clean(ax)
     name = _shorten(result.source.replace("\\", "/").rsplit("/", 1)[-1], 34)
-    ax.set_title(f"X-ray\n{name}", fontsize=9)
+    ax.set_title(_plain(f"X-ray\n{name}"), fontsize=9)
     slot.axis("off")
     probs = "\n".join(f"P({c}) = {p:.3f}" + ("  ← predicted" if i == result.prediction else "")
                       for i, (c, p) in enumerate(zip(result.class_names, result.probabilities)))
-    slot.text(0.5, 0.5, probs, ha="center", va="center", fontsize=8, transform=slot.transAxes)
+    slot.text(0.5, 0.5, _plain(probs), ha="center", va="center", fontsize=8,
+              transform=slot.transAxes)
 
 
 def _plot_gradcam(fig: Figure, ax: Axes, slot: Axes, e: Explanation, gray: np.ndarray) -> None:
@@ -125,9 +126,9 @@ def _plot_lime(ax: Axes, slot: Axes, e: Explanation, gray: np.ndarray, top: int)
     ax.imshow(np.clip(rgb, 0, 1))
     _clean(ax)
     handles = [Patch(facecolor=POSITIVE_RGB, alpha=0.7,
-                     label=f"supports {e.target_name} (top {len(positive)})"),
+                     label=_plain(f"supports {e.target_name} (top {len(positive)})")),
                Patch(facecolor=NEGATIVE_RGB, alpha=0.7,
-                     label=f"against {e.target_name} (top {len(negative)})")]
+                     label=_plain(f"against {e.target_name} (top {len(negative)})"))]
     slot.axis("off")
     slot.legend(handles=handles, loc="center", ncol=1, fontsize=8, frameon=False,
                 handlelength=1.2, borderaxespad=0)
@@ -142,7 +143,7 @@ def _plot_signed(fig: Figure, ax: Axes, slot: Axes, e: Explanation, gray: np.nda
     cb = fig.colorbar(im, cax=slot, orientation="horizontal", ticks=[-limit, 0, limit])
     cb.ax.set_xticklabels([f"{-limit:.2g}", "0", f"+{limit:.2g}"])
     label = f"Δ P({e.target_name}) per pixel" if e.method == "shap" else "attribution"
-    cb.set_label(f"{label}: red for, blue against", fontsize=8)
+    cb.set_label(_plain(f"{label}: red for, blue against"), fontsize=8)
     cb.ax.tick_params(labelsize=7)
 
 
@@ -150,8 +151,8 @@ def _plot_error(ax: Axes, slot: Axes, method: str, message: str) -> None:
     slot.axis("off")
     _clean(ax)
     ax.set_facecolor("#f4f4f4")
-    ax.set_title(f"{_title(method)}\nnot available", fontsize=9)
-    ax.text(0.5, 0.5, textwrap.fill(message, 30), ha="center", va="center", fontsize=8,
+    ax.set_title(_plain(f"{_title(method)}\nnot available"), fontsize=9)
+    ax.text(0.5, 0.5, _plain(textwrap.fill(message, 30)), ha="center", va="center", fontsize=8,
             color="#333333", transform=ax.transAxes, wrap=True)
 
 
@@ -176,6 +177,11 @@ def _details(e: Explanation) -> str:
         bits = []
     bits.append(f"{e.seconds:.1f} s" if e.seconds >= 0.1 else f"{e.seconds:.2f} s")
     return " · ".join(bits)
+
+
+def _plain(text: str) -> str:
+    """Show ``$`` literally: Matplotlib would read text between two of them as math."""
+    return text.replace("$", r"\$")
 
 
 def _suptitle(result: ExplanationSet) -> str:
@@ -227,7 +233,7 @@ def _symmetric_limit(heat: np.ndarray) -> float:
 
 
 def _note(ax: Axes, text: str) -> None:
-    ax.text(0.5, 0.04, text, ha="center", va="bottom", fontsize=7.5, color="white",
+    ax.text(0.5, 0.04, _plain(text), ha="center", va="bottom", fontsize=7.5, color="white",
             transform=ax.transAxes, bbox={"facecolor": "black", "alpha": 0.55, "pad": 2})
 
 

@@ -133,7 +133,13 @@ def explain_paths(classifier: Classifier, paths: Sequence[str | os.PathLike],
                 if m not in errors and line not in run.warnings:
                     run.warnings.append(line)
                     say(f"warning: {path}: {line}")
-            page = write_report(result, Path(out) / name, overwrite=overwrite)
+            try:
+                page = write_report(result, Path(out) / name, overwrite=overwrite)
+            except (OSError, ValueError) as exc:  # ReportError is an OSError
+                run.failures.append(f"{path}: report not written ({exc})")
+                say(f"skipped {path}: report not written ({exc})")
+                bar.update()
+                continue
             run.reports.append(page)
             entries.append({"link": f"{name}/{FILES['html']}", "source": str(path),
                             "prediction": result.prediction_name,
