@@ -39,7 +39,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--sensitivity", type=float, metavar="S",
                    help="set the threshold to the highest one keeping validation sensitivity "
                         ">= S (default: keep 0.5)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0,
+                   help="seeds initialisation, shuffling and augmentation (and the split)")
+    p.add_argument("--split-seed", type=int, metavar="N",
+                   help="seed of the patient-grouped validation split (default: --seed); keep "
+                        "it fixed to compare training seeds on the same validation images")
     p.add_argument("--overwrite", action="store_true", help="replace existing output files")
     p.set_defaults(func=run)
 
@@ -68,7 +72,8 @@ def run(args: argparse.Namespace) -> int:
     if args.val is not None:
         val_set = load_folder(args.val, split="val")
     else:
-        train_set, val_set = split_by_patient(train_set, args.val_fraction, args.seed)
+        split_seed = args.seed if args.split_seed is None else args.split_seed
+        train_set, val_set = split_by_patient(train_set, args.val_fraction, split_seed)
     print(f"train: {len(train_set)} images {train_set.counts()}; "
           f"validation: {len(val_set)} images {val_set.counts()}"
           + ("" if args.val else " (grouped by patient)"))
@@ -78,6 +83,9 @@ def run(args: argparse.Namespace) -> int:
         options["weights"] = weights
     clf = Classifier.build(args.arch, **options)
     clf.info["data"] = str(args.data)
+    clf.info["validation_split"] = (
+        {"folder": str(args.val)} if args.val is not None else
+        {"grouped_by": "patient", "fraction": args.val_fraction, "seed": split_seed})
     history = clf.fit(train_set, val_set, epochs=args.epochs, batch_size=args.batch_size,
                       augment=not args.no_augment, robust_augment=args.robust_augment,
                       patience=args.patience, seed=args.seed, verbose=1)
