@@ -65,6 +65,20 @@ def load_classifier(args: argparse.Namespace):
     return Classifier.load(args.model, **{k: v for k, v in overrides.items() if v is not None})
 
 
+def images_from_args(args: argparse.Namespace, command: str
+                     ) -> tuple[list[Path], list[str]] | None:
+    """Split ``[MODEL] IMAGE...`` into ``args.model`` and image paths (folders expanded).
+
+    Returns ``(paths, problems)`` as :func:`gather_images`, or ``None`` (after saying so) when no
+    image was given at all.
+    """
+    args.model, inputs = split_model_and_inputs(args.inputs, args.model)
+    if not inputs:
+        warn(command, "error: no images given")
+        return None
+    return gather_images(inputs)
+
+
 def gather_images(inputs: Iterable[str | Path]) -> tuple[list[Path], list[str]]:
     """Expand files and folders (recursively) into image paths.
 

@@ -67,13 +67,12 @@ def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from ..reports import explain_paths
-    from .common import gather_images, load_classifier, split_model_and_inputs, warn
+    from .common import images_from_args, load_classifier, warn
 
-    args.model, inputs = split_model_and_inputs(args.inputs, args.model)
-    if not inputs:
-        warn("explain", "error: no images given")
+    found = images_from_args(args, "explain")
+    if found is None:
         return 2
-    paths, problems = gather_images(inputs)
+    paths, problems = found
     for line in problems:
         warn("explain", f"skipped {line}")
     if not paths:

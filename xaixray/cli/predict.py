@@ -25,13 +25,12 @@ def run(args: argparse.Namespace) -> int:
     import json
     import sys
 
-    from .common import gather_images, load_classifier, split_model_and_inputs, warn
+    from .common import images_from_args, load_classifier, warn
 
-    args.model, inputs = split_model_and_inputs(args.inputs, args.model)
-    if not inputs:
-        warn("predict", "error: no images given")
+    found = images_from_args(args, "predict")
+    if found is None:
         return 2
-    paths, problems = gather_images(inputs)
+    paths, problems = found
 
     from tqdm.auto import tqdm
 
