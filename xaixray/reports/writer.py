@@ -26,7 +26,7 @@ class ReportError(XaixrayError, OSError):
 
 def atomic_write(path: str | os.PathLike, data: bytes | str) -> Path:
     """Write ``data`` next to ``path`` and move it into place (see :mod:`xaixray.files`)."""
-    # file names that are not valid UTF-8 reach us as surrogates: show them as \x escapes
+    # file names that are not valid UTF-8 reach us as surrogates: write them as backslash escapes
     payload = data.encode("utf-8", "backslashreplace") if isinstance(data, str) else data
     try:
         return write_bytes(path, payload)
