@@ -71,9 +71,11 @@ def run(args: argparse.Namespace) -> int:
     train_set = load_folder(args.data, split="train")
     if args.val is not None:
         val_set = load_folder(args.val, split="val")
+        split = {"folder": str(args.val)}
     else:
         split_seed = args.seed if args.split_seed is None else args.split_seed
         train_set, val_set = split_by_patient(train_set, args.val_fraction, split_seed)
+        split = {"grouped_by": "patient", "fraction": args.val_fraction, "seed": split_seed}
     print(f"train: {len(train_set)} images {train_set.counts()}; "
           f"validation: {len(val_set)} images {val_set.counts()}"
           + ("" if args.val else " (grouped by patient)"))
@@ -83,9 +85,7 @@ def run(args: argparse.Namespace) -> int:
         options["weights"] = weights
     clf = Classifier.build(args.arch, **options)
     clf.info["data"] = str(args.data)
-    clf.info["validation_split"] = (
-        {"folder": str(args.val)} if args.val is not None else
-        {"grouped_by": "patient", "fraction": args.val_fraction, "seed": split_seed})
+    clf.info["validation_split"] = split
     history = clf.fit(train_set, val_set, epochs=args.epochs, batch_size=args.batch_size,
                       augment=not args.no_augment, robust_augment=args.robust_augment,
                       patience=args.patience, seed=args.seed, verbose=1)
