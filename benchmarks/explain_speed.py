@@ -26,7 +26,7 @@ import numpy as np
 
 import xaixray
 from xaixray import Classifier
-from xaixray.cli.demo import sample_images
+from xaixray.bundled import sample_images
 from xaixray.imaging import load_image
 
 METHODS = ("gradcam", "lime", "shap")

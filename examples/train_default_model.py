@@ -19,10 +19,10 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+import xaixray
 from xaixray import Classifier
 from xaixray.data import load_folder, split_by_patient
-from xaixray.evaluation import compute_metrics, format_metrics, predict_set
-from xaixray.evaluation.metrics import threshold_for_sensitivity
+from xaixray.evaluation import format_metrics
 
 
 def main() -> None:
@@ -34,12 +34,11 @@ def main() -> None:
     args = parser.parse_args()
 
     train, val = split_by_patient(load_folder(args.data, split="train"), 0.2, seed=args.seed)
-    clf = Classifier.build("compact_cnn", seed=args.seed)
-    clf.fit(train, val, epochs=args.epochs, patience=6, robust_augment=True, seed=args.seed)
-
-    y, proba, _ = predict_set(clf, val)
-    clf.threshold = threshold_for_sensitivity(y, proba[:, 1], 0.98)
-    print(format_metrics(compute_metrics(y, proba[:, 1], clf.threshold)))
+    clf = xaixray.build("compact_cnn", seed=args.seed)
+    xaixray.train(clf, train, val, epochs=args.epochs, patience=6, robust_augment=True,
+                  seed=args.seed, sensitivity=0.98)  # threshold: validation sensitivity >= 0.98
+    print(format_metrics({**clf.info["validation_at_threshold"],
+                          "class_names": list(clf.class_names)}))
 
     tmp = args.out.with_suffix(".with-optimizer.keras")
     clf.save(tmp)

@@ -5,9 +5,8 @@ from __future__ import annotations
 import os
 
 from xaixray import Classifier
-from xaixray.classifier import default_model_path
+from xaixray.bundled import default_model_path, sample_images
 from xaixray.cli import main
-from xaixray.cli.demo import sample_images
 
 
 def test_default_model_is_bundled_small_and_described():

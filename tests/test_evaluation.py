@@ -10,11 +10,9 @@ from xaixray.evaluation import (
     compute_metrics,
     evaluate,
     format_metrics,
-    plot_confusion_matrix,
-    plot_history,
-    plot_roc,
     threshold_for_sensitivity,
 )
+from xaixray.plots import plot_confusion_matrix, plot_history, plot_roc
 
 Y = np.array([0, 0, 0, 0, 1, 1, 1, 1, 1, 1])
 P = np.array([0.1, 0.4, 0.6, 0.2, 0.9, 0.8, 0.3, 0.7, 0.55, 0.95])
@@ -67,5 +65,7 @@ def test_plots_return_figures():
 
 
 def test_evaluate_classifier_on_phantom_folder(tiny_classifier, phantom_folder):
-    m = evaluate(tiny_classifier, phantom_folder)
+    result = evaluate(tiny_classifier, phantom_folder)
+    m = result.metrics
+    assert len(result.y_true) == len(result.p_positive) == 12 and not result.failures
     assert m["n"] == 12 and sum(map(sum, m["confusion_matrix"])) == 12

@@ -8,6 +8,7 @@ import sys
 import numpy as np
 import pytest
 
+import xaixray
 from xaixray.errors import ExplainerError
 
 ZOO = {  # small inputs so that the whole zoo runs in seconds on 2 CPU cores
@@ -31,9 +32,8 @@ def zoo_cache() -> dict:
 
 def zoo_classifier(cache: dict, arch: str):
     if arch not in cache:
-        from xaixray import Classifier
 
-        cache[arch] = Classifier.build(arch, seed=0, **ZOO[arch])
+        cache[arch] = xaixray.build(arch, seed=0, **ZOO[arch])
     return cache[arch]
 
 
@@ -78,7 +78,7 @@ def tiny_model(head: str = "sigmoid", size: int = 24, channels: int = 1, zeros: 
 # ---------------------------------------------------------------------- the zoo
 @pytest.mark.parametrize("arch", sorted(ZOO))
 def test_every_method_on_every_zoo_architecture(arch, zoo_cache, gray_image, colour_image):
-    from xaixray.explainers import explain
+    from xaixray import explain
 
     clf = zoo_classifier(zoo_cache, arch)
     results = explain(clf, [gray_image, colour_image], methods=ALL_METHODS, **FAST)
@@ -135,7 +135,7 @@ def test_nested_resnet_map_depends_on_target_and_restores_the_head(zoo_cache, gr
 # ---------------------------------------------------------------------- heads and targets
 @pytest.mark.parametrize("head", ["sigmoid", "softmax", "logits"])
 def test_heads_and_targets(head, gray_image):
-    from xaixray.explainers import explain
+    from xaixray import explain
 
     clf = tiny_model(head)
     assert clf.output_kind == ("sigmoid" if head == "sigmoid" else "softmax")
@@ -161,7 +161,8 @@ def test_sigmoid_targets_give_opposite_gradients(gray_image):
 
 
 def test_bad_targets_and_options(gray_image):
-    from xaixray.explainers import GradCAM, explain
+    from xaixray import explain
+    from xaixray.explainers import GradCAM
 
     clf = tiny_model()
     with pytest.raises(ExplainerError, match="unknown target class 'COVID'"):
@@ -190,7 +191,7 @@ def test_layer_override_and_gradcam_plus_plus(gray_image):
 
 
 def test_flat_maps_are_zeros_not_nan(gray_image):
-    from xaixray.explainers import explain
+    from xaixray import explain
 
     [r] = explain(tiny_model(zeros=True), gray_image, methods=ALL_METHODS, **FAST)
     assert r.errors == {}

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from xaixray import Classifier, ModelError, models
+import xaixray
+from xaixray import ModelError, models
 
 # name -> (model input shape, output units, parameter count range)
 EXPECTED = {
@@ -26,8 +27,8 @@ def test_registry_lists_every_seed_architecture():
 @pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_architecture_builds_as_documented(name):
     shape, units, (lo, hi) = EXPECTED[name]
-    clf = Classifier.build(name, weights=None) if models.get(name).transfer else \
-        Classifier.build(name)
+    clf = xaixray.build(name, weights=None) if models.get(name).transfer else \
+        xaixray.build(name)
     assert tuple(clf.model.inputs[0].shape[1:]) == shape
     assert clf.preprocessing.model_input_shape == shape
     assert clf.model.outputs[0].shape[-1] == units
@@ -39,21 +40,21 @@ def test_architecture_builds_as_documented(name):
 def test_seed_003_parameter_counts_match_the_document():
     import numpy as np
 
-    model = Classifier.build("gray_cnn_lstm").model
+    model = xaixray.build("gray_cnn_lstm").model
     non_trainable = sum(int(np.prod(w.shape)) for w in model.non_trainable_weights)
     assert model.count_params() == 2_720_129
     assert non_trainable == 1_984
 
 
 def test_seed_001_row_lstm_reads_rows():
-    clf = Classifier.build("row_lstm")
+    clf = xaixray.build("row_lstm")
     assert clf.preprocessing.layout == "rows"
     assert [layer.units for layer in clf.model.layers if layer.name.startswith("lstm")] == \
         [250, 120, 64]
 
 
 def test_resnet50_is_a_nested_sequential_with_15_trainable_base_layers():
-    clf = Classifier.build("resnet50", weights=None, input_size=(64, 64))
+    clf = xaixray.build("resnet50", weights=None, input_size=(64, 64))
     base = clf.model.layers[0]
     assert base.name.startswith("resnet50")
     trainable = [layer for layer in base.layers if layer.trainable]
@@ -63,13 +64,13 @@ def test_resnet50_is_a_nested_sequential_with_15_trainable_base_layers():
 
 
 def test_input_size_override():
-    clf = Classifier.build("gray_cnn_lstm", input_size=(64, 64))
+    clf = xaixray.build("gray_cnn_lstm", input_size=(64, 64))
     assert clf.preprocessing.model_input_shape == (64, 64, 1)
 
 
 def test_unknown_architecture_is_one_clear_error():
     with pytest.raises(ModelError, match="unknown architecture 'nope'.*available"):
-        Classifier.build("nope")
+        xaixray.build("nope")
 
 
 def test_imagenet_download_failure_is_explained(monkeypatch):
@@ -81,7 +82,7 @@ def test_imagenet_download_failure_is_explained(monkeypatch):
 
     monkeypatch.setattr(keras.applications, "MobileNet", offline)
     with pytest.raises(ModelError, match="ImageNet weights for MobileNet.*weights=None"):
-        Classifier.build("mobilenet")
+        xaixray.build("mobilenet")
 
 
 def test_local_weights_file(tmp_path):
@@ -91,8 +92,8 @@ def test_local_weights_file(tmp_path):
     base = keras.applications.MobileNet(include_top=False, weights=None, input_shape=(64, 64, 3))
     path = tmp_path / "mobilenet.weights.h5"
     base.save_weights(path)
-    clf = Classifier.build("mobilenet", weights=str(path), input_size=(64, 64))
+    clf = xaixray.build("mobilenet", weights=str(path), input_size=(64, 64))
     loaded = clf.model.get_layer(base.name)
     np.testing.assert_allclose(loaded.get_weights()[0], base.get_weights()[0])
     with pytest.raises(ModelError, match="not found"):
-        Classifier.build("mobilenet", weights=str(tmp_path / "missing.h5"), input_size=(64, 64))
+        xaixray.build("mobilenet", weights=str(tmp_path / "missing.h5"), input_size=(64, 64))

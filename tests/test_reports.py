@@ -23,7 +23,7 @@ def images() -> list[np.ndarray]:
 
 @pytest.fixture(scope="module")
 def result(tiny_classifier, images):
-    from xaixray.explainers import explain
+    from xaixray import explain
 
     [r] = explain(tiny_classifier, images[0], methods=("gradcam", "lime", "shap"), **FAST)
     return r
@@ -72,13 +72,15 @@ def test_failed_methods_get_a_panel_with_their_message(result):
 
 
 def test_colour_and_large_images_plot(tiny_classifier, images):
-    from xaixray.explainers import explain
+    from xaixray import explain
 
     big = cv2.resize(np.stack([images[1]] * 3, axis=-1), (1200, 1000))
     big[..., 0] //= 2
     [r] = explain(tiny_classifier, big, methods=("gradcam", "lime"), **FAST)
     assert r.explanations["lime"].heatmap.shape == (1000, 1200)
-    fig = r.figure(max_side=256)
+    from xaixray.plots import plot_explanations
+
+    fig = plot_explanations(r, max_side=256)
     shown = [ax.get_images()[0].get_array().shape for ax in fig.axes if ax.get_images()]
     assert max(max(s[:2]) for s in shown) <= 256
 
@@ -160,7 +162,7 @@ def test_atomic_write_replaces_in_one_step(tmp_path):
 
 
 def test_explain_paths_writes_reports_and_an_index(tiny_classifier, image_files, tmp_path):
-    from xaixray.reports import explain_paths
+    from xaixray.run import explain_paths
 
     paths, bad = image_files
     messages: list[str] = []
@@ -179,7 +181,7 @@ def test_explain_paths_writes_reports_and_an_index(tiny_classifier, image_files,
 
 def test_explain_paths_single_image_and_failing_methods(tiny_classifier, image_files, tmp_path):
     from xaixray.errors import ExplainerError
-    from xaixray.reports import explain_paths
+    from xaixray.run import explain_paths
 
     paths, _ = image_files
     run = explain_paths(tiny_classifier, paths[:1], tmp_path / "one", methods=["gradcam"],

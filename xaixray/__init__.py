@@ -1,50 +1,98 @@
 """xaixray: explainable pneumonia detection on chest X-rays.
 
-The top level is light: TensorFlow is imported only when a model is built, loaded or run.
+``import xaixray`` is light: names and subpackages are imported on first use, and TensorFlow only
+when a model is built, loaded or run.
 
 >>> import xaixray
->>> clf = xaixray.Classifier.load("model.keras")                    # doctest: +SKIP
->>> clf.predict(["chest.jpeg"])                                      # doctest: +SKIP
+>>> clf = xaixray.Classifier.load("default")                        # doctest: +SKIP
+>>> [result] = xaixray.explain(clf, xaixray.sample_images()[:1])     # doctest: +SKIP
+>>> xaixray.write_report(result, "report/")                          # doctest: +SKIP
+
+Layers, bottom to top (each uses only those below it; see ``docs/architecture.md``): errors,
+files, labels -> imaging -> preprocessing -> classifier -> models -> data -> evaluation ->
+training -> explainers -> metrics -> plots -> reports -> run -> cli.
 """
 
 from __future__ import annotations
 
-from .classifier import Classifier
-from .errors import DataError, ExplainerError, ImageError, ModelError, XaixrayError
-from .explainers import (
-    LIME,
-    SHAP,
-    Explanation,
-    ExplanationSet,
-    GradCAM,
-    GradCAMPlusPlus,
-    explain,
-)
-from .imaging import load_image
-from .plots import plot_explanations
-from .preprocessing import Preprocessing
-from .reports import explain_paths, write_report
+import importlib
+from typing import Any
 
-__version__ = "0.1.0"
+from .version import __version__
+
+# public name -> the module that defines it
+_EXPORTS = {
+    "XaixrayError": "errors",
+    "ImageError": "errors",
+    "ModelError": "errors",
+    "DataError": "errors",
+    "ExplainerError": "errors",
+    "CLASS_NAMES": "labels",
+    "POSITIVE_CLASS": "labels",
+    "sample_images": "bundled",
+    "load_image": "imaging",
+    "Preprocessing": "preprocessing",
+    "Classifier": "classifier",
+    "build": "models",
+    "evaluate": "evaluation",
+    "train": "training",
+    "GradCAM": "explainers",
+    "GradCAMPlusPlus": "explainers",
+    "LIME": "explainers",
+    "SHAP": "explainers",
+    "Explanation": "explainers",
+    "ExplanationSet": "explainers",
+    "plot_explanations": "plots",
+    "write_report": "reports",
+    "explain": "run",
+    "explain_paths": "run",
+    "predict_files": "run",
+}
+
+_SUBMODULES = ("bundled", "classifier", "cli", "data", "errors", "evaluation", "explainers",
+               "files", "imaging", "labels", "models", "plots", "preprocessing", "reports", "run",
+               "training", "version")
 
 __all__ = [
-    "LIME",
-    "SHAP",
+    "CLASS_NAMES",
     "Classifier",
+    "DataError",
+    "ExplainerError",
     "Explanation",
     "ExplanationSet",
     "GradCAM",
     "GradCAMPlusPlus",
-    "explain",
-    "explain_paths",
-    "plot_explanations",
-    "write_report",
-    "DataError",
-    "ExplainerError",
     "ImageError",
+    "LIME",
     "ModelError",
+    "POSITIVE_CLASS",
     "Preprocessing",
+    "SHAP",
     "XaixrayError",
     "__version__",
+    "build",
+    "evaluate",
+    "explain",
+    "explain_paths",
     "load_image",
+    "plot_explanations",
+    "predict_files",
+    "sample_images",
+    "train",
+    "write_report",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        value = getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
+        globals()[name] = value
+        return value
+    if name in _SUBMODULES:
+        return importlib.import_module(f".{name}", __name__)
+    raise AttributeError(f"module 'xaixray' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_EXPORTS, *_SUBMODULES})
+

@@ -1,7 +1,9 @@
 """`Classifier`: a Keras 3 model plus everything needed to feed it and read its output.
 
 Every other part of xaixray (training, evaluation, explainers, reports, the CLI) talks to models
-only through this class.
+only through this class. It knows about one model: loading, saving, predicting and metadata.
+Building zoo models (:func:`xaixray.models.build`), training (:func:`xaixray.training.train`) and
+evaluation (:func:`xaixray.evaluation.evaluate`) are functions of the layers above it.
 """
 
 from __future__ import annotations
@@ -15,15 +17,16 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .errors import ModelError
-from .files import atomic_path, json_default
+from .bundled import default_model_path
+from .errors import ModelError, one_line
+from .files import atomic_path, to_json
 from .imaging import ImageLike, as_image_list
+from .labels import CLASS_NAMES
 from .preprocessing import Preprocessing, infer_from_input_shape
 
 if TYPE_CHECKING:  # pragma: no cover
     import keras
 
-CLASS_NAMES = ("NORMAL", "PNEUMONIA")
 METADATA_NAME = "xaixray.json"
 FORMAT_VERSION = 1
 DEFAULT_MODEL = "default"
@@ -51,7 +54,6 @@ class Classifier:
 
     Examples
     --------
-    >>> clf = Classifier.build("gray_cnn_lstm")                       # doctest: +SKIP
     >>> clf = Classifier.load("model.keras")                          # doctest: +SKIP
     >>> clf.predict_proba(["a.jpeg", "b.png"])                        # doctest: +SKIP
     """
@@ -77,17 +79,6 @@ class Classifier:
         self._forward: Callable | None = None
 
     # ------------------------------------------------------------------ constructors
-    @classmethod
-    def build(cls, arch: str, **options: Any) -> Classifier:
-        """Build a fresh (untrained) model of the zoo by name and compile it.
-
-        See :func:`xaixray.models.available` for names; ``options`` go to the architecture
-        (e.g. ``weights=None`` for transfer models, ``input_size=(96, 96)``).
-        """
-        from . import models
-
-        return models.build(arch, **options)
-
     @classmethod
     def from_keras(
         cls,
@@ -138,7 +129,7 @@ class Classifier:
         try:
             model = keras.saving.load_model(path, compile=False, safe_mode=True)
         except Exception as exc:  # noqa: BLE001 - Keras raises many kinds; report one line
-            raise ModelError(f"{path}: cannot load as a Keras model ({_first_line(exc)})") from None
+            raise ModelError(f"{path}: cannot load as a Keras model ({one_line(exc)})") from None
         if meta is None:
             return cls.from_keras(model, **{"name": Path(path).stem, **_drop_none(overrides)})
         pre = Preprocessing.from_dict(meta["preprocessing"]).replace(
@@ -223,19 +214,12 @@ class Classifier:
             self._forward = forward
         return self._forward
 
-    # ------------------------------------------------------------------ training and evaluation
-    def fit(self, train: Any, validation: Any = None, **options: Any) -> Any:
-        """Train the model; see :func:`xaixray.training.fit` for data forms and options."""
-        from .training import fit
+    def reset_forward(self) -> None:
+        """Forget the compiled forward pass; call it after changing :attr:`model` or its weights.
 
-        return fit(self, train, validation, **options)
-
-    def evaluate(self, data: Any, labels: Sequence[int] | None = None,
-                 threshold: float | None = None) -> dict:
-        """Metrics on a labelled set; see :func:`xaixray.evaluation.evaluate`."""
-        from .evaluation import evaluate
-
-        return evaluate(self, data, labels, threshold=threshold)
+        The next prediction compiles a fresh one. Training does this for you.
+        """
+        self._forward = None
 
     # ------------------------------------------------------------------ saving
     def metadata(self) -> dict:
@@ -266,8 +250,7 @@ class Classifier:
         with atomic_path(path) as tmp:
             self.model.save(tmp, overwrite=True)
             with zipfile.ZipFile(tmp, "a") as zf:
-                zf.writestr(METADATA_NAME, json.dumps(self.metadata(), indent=2,
-                                                      default=json_default))
+                zf.writestr(METADATA_NAME, to_json(self.metadata()))
         return path
 
     def __repr__(self) -> str:
@@ -293,11 +276,6 @@ def read_metadata(path: str | os.PathLike) -> dict | None:
         raise ModelError(f"{path}: not a Keras .keras model file (not a zip archive)") from None
     except (json.JSONDecodeError, UnicodeDecodeError):
         raise ModelError(f"{path}: its {METADATA_NAME} is corrupt") from None
-
-
-def default_model_path() -> Path:
-    """Where the bundled default model lives inside the package."""
-    return Path(__file__).parent / "assets" / "default.keras"
 
 
 def _resolve_model_path(path: str | os.PathLike) -> str:
@@ -331,11 +309,16 @@ def _output_units(model: Any) -> int:
     return int(shape[-1])
 
 
-def _last_activation(model: Any) -> str | None:
+def final_layer(model: Any) -> Any:
+    """The layer that produces the model's output, looking inside nested models."""
     layer = model.layers[-1] if getattr(model, "layers", None) else None
-    while layer is not None and hasattr(layer, "layers") and layer.layers:
+    while layer is not None and getattr(layer, "layers", None):
         layer = layer.layers[-1]
-    act = getattr(layer, "activation", None)
+    return layer
+
+
+def _last_activation(model: Any) -> str | None:
+    act = getattr(final_layer(model), "activation", None)
     return getattr(act, "__name__", None) if act is not None else None
 
 
@@ -364,9 +347,4 @@ def _drop_none(d: dict) -> dict:
     return {k: v for k, v in d.items() if v is not None}
 
 
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0][:300] if text else type(exc).__name__
-
-
-__all__ = ["Classifier", "CLASS_NAMES", "read_metadata", "default_model_path"]
+__all__ = ["Classifier", "final_layer", "read_metadata"]

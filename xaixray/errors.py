@@ -25,3 +25,17 @@ class DataError(XaixrayError, ValueError):
 
 class ExplainerError(XaixrayError, ValueError):
     """An explanation method that cannot run on this model or input."""
+
+
+
+def one_line(exc: BaseException, limit: int = 300, last: bool = False) -> str:
+    """One line of an exception's message, for a one-line error.
+
+    The first non-empty line (the last with ``last``, where a library puts the reason at the
+    end, as OpenCV does), cut to ``limit`` characters; the exception's type name if it says
+    nothing.
+    """
+    lines = [line.strip() for line in str(exc).strip().splitlines() if line.strip()]
+    if not lines:
+        return type(exc).__name__
+    return (lines[-1] if last else lines[0])[:limit]

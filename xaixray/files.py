@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import tempfile
 from collections.abc import Iterator
@@ -13,14 +14,28 @@ from typing import Any
 import numpy as np
 
 
-def json_default(obj: Any) -> Any:
-    if isinstance(obj, np.generic):
-        return obj.item()
+def json_ready(obj: Any) -> Any:
+    """``obj`` with only JSON types: NumPy scalars and arrays become Python numbers and lists,
+    tuples become lists, non-finite floats become ``None`` and anything else its ``str``
+    (paths, for example)."""
+    if isinstance(obj, dict):
+        return {str(k): json_ready(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [json_ready(v) for v in obj]
     if isinstance(obj, np.ndarray):
-        return obj.tolist()
-    if isinstance(obj, Path):
-        return str(obj)
-    raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
+        return json_ready(obj.tolist())
+    if isinstance(obj, np.generic):
+        obj = obj.item()
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if obj is None or isinstance(obj, (bool, int, str)):
+        return obj
+    return str(obj)
+
+
+def to_json(obj: Any) -> str:
+    """Indented JSON text of :func:`json_ready` ``(obj)``, non-ASCII characters kept."""
+    return json.dumps(json_ready(obj), indent=2, ensure_ascii=False) + "\n"
 
 
 @contextmanager
@@ -50,10 +65,13 @@ def write_bytes(path: str | os.PathLike, data: bytes) -> Path:
 
 
 def write_text(path: str | os.PathLike, text: str) -> Path:
-    """Atomically write UTF-8 text."""
-    return write_bytes(path, text.encode("utf-8"))
+    """Atomically write UTF-8 text.
+
+    Undecodable file names reach Python as surrogates; they are written as backslash escapes.
+    """
+    return write_bytes(path, text.encode("utf-8", "backslashreplace"))
 
 
 def write_json(path: str | os.PathLike, obj: Any) -> Path:
-    """Atomically write ``obj`` as indented JSON (NumPy values converted)."""
-    return write_text(path, json.dumps(obj, indent=2, default=json_default) + "\n")
+    """Atomically write ``obj`` as indented JSON (see :func:`to_json`)."""
+    return write_text(path, to_json(obj))

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import ImageError
+from .errors import ImageError, one_line
 
 ImageLike = Any  # str | os.PathLike | np.ndarray | PIL.Image.Image
 """A file path, a PIL image or a NumPy array."""
@@ -60,8 +60,7 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
     try:
         image = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
     except cv2.error as exc:  # e.g. more pixels than OpenCV will decode
-        reason = str(exc).strip().splitlines()[-1][:160] if str(exc).strip() else "OpenCV error"
-        raise ImageError(f"{p}: cannot be decoded ({reason})") from None
+        raise ImageError(f"{p}: cannot be decoded ({one_line(exc, 160, last=True)})") from None
     if image is None:
         raise ImageError(f"{p}: not a readable image (corrupt, truncated or unsupported format)")
     if image.ndim == 3 and image.shape[2] == 4:
@@ -162,3 +161,24 @@ def as_image_list(images: Any) -> list:
             return [images]
         return list(images)
     return list(images)
+
+
+def resize_map(heatmap: np.ndarray, shape: tuple[int, int], nearest: bool = False) -> np.ndarray:
+    """Resize a 2-D map to ``shape`` ``(H, W)``.
+
+    Bilinear when enlarging and area-averaging when shrinking (OpenCV), or exact
+    nearest-neighbour sampling with ``nearest``, which keeps label maps (superpixels) labels in
+    any dtype.
+    """
+    import cv2
+
+    h, w = shape
+    if heatmap.shape == (h, w):
+        return heatmap.copy()
+    if nearest:
+        rows = np.minimum((np.arange(h) + 0.5) * heatmap.shape[0] / h, heatmap.shape[0] - 1)
+        cols = np.minimum((np.arange(w) + 0.5) * heatmap.shape[1] / w, heatmap.shape[1] - 1)
+        return heatmap[rows.astype(int)[:, None], cols.astype(int)[None, :]]
+    src = heatmap.astype(np.float32, copy=False)
+    shrinking = h <= heatmap.shape[0] and w <= heatmap.shape[1]
+    return cv2.resize(src, (w, h), interpolation=cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR)

@@ -1,8 +1,12 @@
 """Training: data in any of several forms -> ``keras.Model.fit`` with the seeds' callbacks.
 
 Adam and the architecture's loss come from :func:`xaixray.models.build`; this module adds the
-data pipeline, class weights, augmentation, early stopping, learning-rate reduction on plateau
-and the best-weights checkpoint, and records what was done in ``classifier.info``.
+data pipeline, class weights, augmentation, early stopping, learning-rate reduction on plateau,
+the best-weights checkpoint and the choice of threshold on validation, and records what was done
+in ``classifier.info``.
+
+>>> clf = xaixray.build("gray_cnn_lstm")                             # doctest: +SKIP
+>>> history = xaixray.train(clf, "chest_xray", epochs=20, sensitivity=0.97)  # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -14,12 +18,28 @@ from typing import Any
 
 import numpy as np
 
+from .classifier import Classifier
+from .data import (
+    ImageSet,
+    Phantoms,
+    augmentation,
+    class_weights,
+    decode_images,
+    load_arrays,
+    load_folder,
+    make_dataset,
+    split_by_patient,
+)
 from .errors import DataError
+from .evaluation import compute_metrics, threshold_for_sensitivity
+
+VALIDATION_KEYS = ("n", "threshold", "accuracy", "roc_auc", "sensitivity", "specificity",
+                   "precision", "f1", "confusion_matrix")
 
 
-def fit(
-    classifier: Any,
-    train: Any,
+def train(
+    classifier: Classifier,
+    data: Any,
     validation: Any = None,
     *,
     epochs: int = 10,
@@ -34,18 +54,21 @@ def fit(
     seed: int = 0,
     verbose: int | str = "auto",
     callbacks: list | None = None,
+    sensitivity: float | None = None,
 ) -> dict:
     """Train ``classifier`` in place and return the Keras history (``dict`` of lists).
 
     Parameters
     ----------
-    train
+    classifier
+        A compiled classifier, e.g. from :func:`xaixray.models.build`.
+    data
         A Kaggle-layout folder (its ``train/`` split, or class folders), an
         :class:`~xaixray.data.ImageSet`, :class:`~xaixray.data.Phantoms`, or a tuple
         ``(images, labels)`` of arrays/paths.
     validation
         Same forms. ``None`` with a folder or ``ImageSet`` carves a patient-grouped, stratified
-        ``val_fraction`` out of ``train`` (see :func:`~xaixray.data.split_by_patient`); ``None``
+        ``val_fraction`` out of ``data`` (see :func:`~xaixray.data.split_by_patient`); ``None``
         with arrays trains without validation.
     augment
         ``True`` for the seeds' augmentation (rotation, shifts, zoom, shear, flips), ``False``
@@ -59,18 +82,19 @@ def fit(
         the validation loss when there is validation data, else on the training loss.
     checkpoint
         Optional path of a ``.weights.h5`` file that keeps the best weights during training.
+    sensitivity
+        With validation data, set ``classifier.threshold`` to the highest threshold whose
+        validation sensitivity is at least this (a rule fixed before seeing test data), and record
+        the rule and the validation metrics at that threshold. ``None`` keeps the threshold.
     """
     import keras
 
-    from .data import augmentation, class_weights, make_dataset, split_by_patient
-    from .data.folders import ImageSet, load_folder
-
-    if isinstance(train, (str, os.PathLike)):
-        train = load_folder(train, split="train")
-    if validation is None and isinstance(train, ImageSet):
-        train, validation = split_by_patient(train, val_fraction, seed)
+    if isinstance(data, (str, os.PathLike)):
+        data = load_folder(data, split="train")
+    if validation is None and isinstance(data, ImageSet):
+        data, validation = split_by_patient(data, val_fraction, seed)
     pre = classifier.preprocessing
-    x_train, y_train, bad = _arrays(train, pre)
+    x_train, y_train, bad = _arrays(data, pre)
     val = _arrays(validation, pre) if validation is not None else None
     if val is not None:
         bad += val[2]
@@ -118,23 +142,29 @@ def fit(
         "images_per_second": round(len(y_train) * len(hist.get("loss", [])) / seconds, 1),
         "seed": seed,
     }
-    classifier._forward = None  # weights changed: rebuild the compiled forward pass lazily
+    classifier.reset_forward()  # the weights changed
     if val is not None:
-        from .evaluation import compute_metrics
-
-        proba = classifier.predict_proba_prepared(val[0].astype(np.float32) / 255.0)
-        m = compute_metrics(val[1], proba[:, 1], classifier.threshold, classifier.class_names)
-        classifier.info["validation"] = {k: m[k] for k in (
-            "n", "threshold", "accuracy", "roc_auc", "sensitivity", "specificity", "precision",
-            "f1", "confusion_matrix")}
+        _record_validation(classifier, val[1], val[0], sensitivity)
     return hist
+
+
+def _record_validation(classifier: Classifier, y: np.ndarray, x: np.ndarray,
+                       sensitivity: float | None) -> None:
+    """Validation metrics at the current threshold and, with ``sensitivity``, the new one."""
+    p = classifier.predict_proba_prepared(x.astype(np.float32) / 255.0)[:, 1]
+    m = compute_metrics(y, p, classifier.threshold, classifier.class_names)
+    classifier.info["validation"] = {k: m[k] for k in VALIDATION_KEYS}
+    if sensitivity is None:
+        return
+    classifier.threshold = threshold_for_sensitivity(y, p, sensitivity)
+    m = compute_metrics(y, p, classifier.threshold, classifier.class_names)
+    classifier.info["threshold_rule"] = (f"highest threshold with validation sensitivity >= "
+                                         f"{sensitivity}")
+    classifier.info["validation_at_threshold"] = {k: m[k] for k in VALIDATION_KEYS}
 
 
 def _arrays(data: Any, pre: Any) -> tuple[np.ndarray, np.ndarray, list[str]]:
     """Any supported data form -> (uint8 model-frame images, int labels, failures)."""
-    from .data import ImageSet, Phantoms, decode_images, load_arrays
-    from .data.folders import load_folder
-
     if isinstance(data, (str, os.PathLike)):
         data = load_folder(Path(data), split="val")
     if isinstance(data, ImageSet):

@@ -13,6 +13,7 @@ import sys
 from collections.abc import Sequence
 
 from ..errors import XaixrayError
+from ..version import __version__
 
 COMMANDS = ("models", "train", "evaluate", "predict", "explain", "demo")
 
@@ -23,8 +24,6 @@ def build_parser() -> argparse.ArgumentParser:
         description="Explainable pneumonia detection on chest X-rays: train, evaluate, predict "
                     "and explain (Grad-CAM, LIME, SHAP).",
     )
-    from .. import __version__
-
     parser.add_argument("--version", action="version", version=f"xaixray {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True

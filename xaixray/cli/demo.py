@@ -19,15 +19,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def sample_images() -> list[Path]:
-    """The sample X-rays shipped inside the package."""
-    folder = Path(__file__).resolve().parents[1] / "assets" / "samples"
-    return sorted(p for p in folder.iterdir() if p.suffix.lower() in (".jpeg", ".jpg", ".png"))
-
-
 def run(args: argparse.Namespace) -> int:
+    from ..bundled import sample_images
     from ..classifier import Classifier
-    from ..reports import explain_paths
+    from ..run import explain_paths
 
     samples = sample_images()
     chosen = samples if args.all else [next(p for p in samples if "PNEUMONIA" in p.name)]

@@ -32,33 +32,25 @@ def run(args: argparse.Namespace) -> int:
     refuse_existing(outputs, args.overwrite)
 
     from ..data import load_folder
-    from ..evaluation import (
-        compute_metrics,
-        format_metrics,
-        plot_confusion_matrix,
-        plot_roc,
-        predict_set,
-        save_figure,
-    )
+    from ..evaluation import evaluate, format_metrics
     from ..files import write_json
+    from ..plots import plot_confusion_matrix, plot_roc
+    from ..reports import save_figure
 
     clf = load_classifier(args)
     images = load_folder(args.data, split="test")
     print(f"{clf.name}: evaluating on {len(images)} images in {images.root} {images.counts()}")
-    y, proba, failures = predict_set(clf, images, progress=True)
-    m = compute_metrics(y, proba[:, 1], clf.threshold, clf.class_names)
-    m["model"] = str(args.model)
-    m["data"] = str(images.root)
-    m["unreadable"] = failures
+    result = evaluate(clf, images, progress=True)
+    m = {**result.metrics, "model": str(args.model), "data": str(images.root)}
     print(format_metrics(m))
     if args.json:
         write_json(args.json, m)
         print(f"wrote {args.json}")
     if args.plots:
         save_figure(plot_confusion_matrix(m, title=clf.name), args.plots / "confusion_matrix.png")
-        save_figure(plot_roc(y, proba[:, 1], clf.threshold, title=clf.name),
+        save_figure(plot_roc(result.y_true, result.p_positive, clf.threshold, title=clf.name),
                     args.plots / "roc.png")
         print(f"wrote {args.plots / 'confusion_matrix.png'} and {args.plots / 'roc.png'}")
-    for line in failures:
+    for line in result.failures:
         warn("evaluate", f"skipped {line}")
-    return 1 if failures else 0
+    return 1 if result.failures else 0

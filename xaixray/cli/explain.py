@@ -66,7 +66,7 @@ def run(args: argparse.Namespace) -> int:
 
     from tqdm import tqdm
 
-    from ..reports import explain_paths
+    from ..run import explain_paths
     from .common import images_from_args, load_classifier, warn
 
     found = images_from_args(args, "explain")
@@ -79,9 +79,8 @@ def run(args: argparse.Namespace) -> int:
         warn("explain", "error: no images to explain")
         return 1
     clf = load_classifier(args)
-    methods = args.methods if isinstance(args.methods, list) else methods_arg(args.methods)
     result = explain_paths(
-        clf, paths, args.out, methods=methods, target=args.target, seed=args.seed,
+        clf, paths, args.out, methods=args.methods, target=args.target, seed=args.seed,
         overwrite=args.overwrite, progress=sys.stderr.isatty(),
         on_message=lambda msg: tqdm.write(f"xaixray explain: {msg}", file=sys.stderr),
         num_samples=args.num_samples, max_evals=args.max_evals, layer=args.layer)

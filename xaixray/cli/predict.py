@@ -34,33 +34,25 @@ def run(args: argparse.Namespace) -> int:
 
     from tqdm.auto import tqdm
 
-    from ..data import decode_images
+    from ..run import predict_files
 
     clf = load_classifier(args)
     pos = clf.class_names[-1]
     if not args.json and paths:
         print(f"{'image':<50} {'prediction':<10} P({pos})")
-    chunk = 64
     with tqdm(total=len(paths), unit="img", file=sys.stderr, disable=len(paths) < 20,
               leave=False) as bar:
-        for i in range(0, len(paths), chunk):
-            part = paths[i:i + chunk]
-            x, ok, failures = decode_images(part, clf.preprocessing)
-            problems.extend(failures)
-            if len(x):
-                proba = clf.predict_proba_prepared(x / 255.0)
-                labels = clf.decide(proba)
-                for path, p, k in zip([q for q, o in zip(part, ok, strict=True) if o], proba,
-                                      labels, strict=True):
-                    if args.json:
-                        print(json.dumps({"image": str(path), "prediction": clf.class_names[k],
-                                          "probabilities": dict(zip(clf.class_names,
-                                                                    map(float, p),
-                                                                    strict=True)),
-                                          "threshold": clf.threshold}))
-                    else:
-                        bar.write(f"{str(path):<50} {clf.class_names[k]:<10} {p[-1]:.4f}")
-            bar.update(len(part))
+        for row in predict_files(clf, paths):
+            if not row.ok:
+                problems.append(row.error)
+            elif args.json:
+                bar.write(json.dumps({"image": str(row.path), "prediction": row.prediction,
+                                      "probabilities": row.probabilities,
+                                      "threshold": clf.threshold}), file=sys.stdout)
+            else:
+                bar.write(f"{str(row.path):<50} {row.prediction:<10} "
+                          f"{row.probabilities[pos]:.4f}", file=sys.stdout)
+            bar.update()
     for line in problems:
         warn("predict", f"skipped {line}")
     if problems:

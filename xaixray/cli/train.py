@@ -62,11 +62,12 @@ def run(args: argparse.Namespace) -> int:
     arch = models.get(args.arch)  # fail fast on a bad name, before importing TensorFlow
     weights = None if str(args.weights).lower() == "none" else args.weights
 
-    from .. import Classifier
     from ..data import load_folder, split_by_patient
-    from ..evaluation import format_metrics, plot_history, save_figure, threshold_for_sensitivity
-    from ..evaluation.metrics import compute_metrics
+    from ..evaluation import format_metrics
     from ..files import write_json
+    from ..plots import plot_history
+    from ..reports import save_figure
+    from ..training import train
 
     train_set = load_folder(args.data, split="train")
     if args.val is not None:
@@ -83,23 +84,17 @@ def run(args: argparse.Namespace) -> int:
                "equalize": args.equalize, "learning_rate": args.learning_rate}
     if arch.transfer:
         options["weights"] = weights
-    clf = Classifier.build(args.arch, **options)
+    clf = models.build(args.arch, **options)
     clf.info["data"] = str(args.data)
     clf.info["validation_split"] = split
-    history = clf.fit(train_set, val_set, epochs=args.epochs, batch_size=args.batch_size,
-                      augment=not args.no_augment, robust_augment=args.robust_augment,
-                      patience=args.patience, seed=args.seed, verbose=1)
-    if args.sensitivity is not None and "validation" in clf.info:
-        from ..evaluation import predict_set
-
-        y, proba, _ = predict_set(clf, val_set)
-        clf.threshold = threshold_for_sensitivity(y, proba[:, 1], args.sensitivity)
-        m = compute_metrics(y, proba[:, 1], clf.threshold, clf.class_names)
-        clf.info["threshold_rule"] = f"highest threshold with validation sensitivity >= " \
-                                     f"{args.sensitivity}"
-        clf.info["validation_at_threshold"] = {k: m[k] for k in (
-            "threshold", "accuracy", "sensitivity", "specificity", "confusion_matrix")}
-        print(format_metrics(m))
+    history = train(clf, train_set, val_set, epochs=args.epochs, batch_size=args.batch_size,
+                    augment=not args.no_augment, robust_augment=args.robust_augment,
+                    patience=args.patience, seed=args.seed, verbose=1,
+                    sensitivity=args.sensitivity)
+    if "validation_at_threshold" in clf.info:
+        print(clf.info["threshold_rule"])
+        print(format_metrics({**clf.info["validation_at_threshold"],
+                              "class_names": list(clf.class_names)}))
     clf.save(out, overwrite=args.overwrite)
     write_json(history_path, history)
     save_figure(plot_history(history, title=args.arch), curves_path)

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ..classifier import CLASS_NAMES
 from ..errors import DataError
 from ..imaging import is_image_file
+from ..labels import CLASS_NAMES
 
 
 @dataclass

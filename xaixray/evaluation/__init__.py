@@ -1,18 +1,50 @@
-"""Evaluation: predictions over a labelled set, metrics, tables and plots."""
+"""Evaluation: predictions over a labelled set and classification metrics.
+
+Figures of the results (confusion matrix, ROC, training curves) are in :mod:`xaixray.plots`.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
+from ..classifier import Classifier
+from ..data import ImageSet, Phantoms, decode_images, load_folder
 from ..errors import DataError
 from .metrics import compute_metrics, format_metrics, threshold_for_sensitivity
-from .plots import plot_confusion_matrix, plot_history, plot_roc, save_figure
 
 
-def predict_set(classifier: Any, data: Any, labels: Sequence[int] | None = None,
+@dataclass
+class Evaluation:
+    """A classifier's results on a labelled set.
+
+    Attributes
+    ----------
+    metrics
+        :func:`compute_metrics` at the threshold used, plus ``unreadable`` (the failures).
+    y_true
+        Labels of the readable images.
+    proba
+        ``(n, n_classes)`` probabilities of the readable images.
+    failures
+        One line per image that could not be read.
+    """
+
+    metrics: dict
+    y_true: np.ndarray = field(repr=False)
+    proba: np.ndarray = field(repr=False)
+    failures: list[str] = field(default_factory=list)
+
+    @property
+    def p_positive(self) -> np.ndarray:
+        """Probability of the positive class (index 1) per image."""
+        return self.proba[:, 1]
+
+
+def predict_set(classifier: Classifier, data: Any, labels: Sequence[int] | None = None,
                 progress: bool = False) -> tuple[np.ndarray, np.ndarray, list[str]]:
     """Probabilities for a labelled set.
 
@@ -29,8 +61,6 @@ def predict_set(classifier: Any, data: Any, labels: Sequence[int] | None = None,
         Labels and ``(n, n_classes)`` probabilities of the readable images, and one line per
         unreadable image.
     """
-    from ..data import ImageSet, Phantoms, decode_images, load_folder
-
     if isinstance(data, Phantoms):
         data, labels = list(data.images), data.labels
     elif not isinstance(data, ImageSet) and labels is None:
@@ -46,27 +76,30 @@ def predict_set(classifier: Any, data: Any, labels: Sequence[int] | None = None,
     return np.asarray(labels, dtype=int)[ok], proba, failures
 
 
-def evaluate(classifier: Any, data: Any, labels: Sequence[int] | None = None,
-             threshold: float | None = None) -> dict:
+def evaluate(classifier: Classifier, data: Any, labels: Sequence[int] | None = None,
+             threshold: float | None = None, progress: bool = False) -> Evaluation:
     """Metrics of ``classifier`` on a labelled set (see :func:`predict_set` for data forms).
 
-    The threshold defaults to the classifier's own.
+    The threshold defaults to the classifier's own. Unreadable images are skipped and listed in
+    ``failures`` (and in ``metrics["unreadable"]``).
+
+    Examples
+    --------
+    >>> result = evaluate(clf, "chest_xray")                         # doctest: +SKIP
+    >>> print(format_metrics(result.metrics))                        # doctest: +SKIP
     """
-    y, proba, failures = predict_set(classifier, data, labels)
+    y, proba, failures = predict_set(classifier, data, labels, progress=progress)
     m = compute_metrics(y, proba[:, 1], classifier.threshold if threshold is None else threshold,
                         classifier.class_names)
     m["unreadable"] = failures
-    return m
+    return Evaluation(m, y, proba, failures)
 
 
 __all__ = [
+    "Evaluation",
     "compute_metrics",
     "evaluate",
     "format_metrics",
-    "plot_confusion_matrix",
-    "plot_history",
-    "plot_roc",
     "predict_set",
-    "save_figure",
     "threshold_for_sensitivity",
 ]

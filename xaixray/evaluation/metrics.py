@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from ..classifier import CLASS_NAMES
+from ..labels import CLASS_NAMES
 
 
 def compute_metrics(y_true: Sequence[int], p_positive: Sequence[float], threshold: float = 0.5,

@@ -1,28 +1,22 @@
 """Explanation methods with one signature: Grad-CAM, Grad-CAM++, LIME and SHAP.
 
 Every method takes a :class:`~xaixray.Classifier` and returns :class:`Explanation` objects whose
-heatmaps are in the original image's frame. Importing this package is light: TensorFlow, lime and
-shap are imported only when a method runs.
+heatmaps are in the original image's frame. Results are plain data: :mod:`xaixray.plots` draws
+them and :mod:`xaixray.reports` writes them. Importing this package is light: TensorFlow, lime
+and shap are imported only when a method runs.
 
->>> from xaixray.explainers import explain, GradCAM                  # doctest: +SKIP
->>> [result] = explain(clf, "chest.jpeg", methods=("gradcam", "lime", "shap"))  # doctest: +SKIP
->>> result.explanations["lime"].heatmap.shape                        # doctest: +SKIP
->>> result.figure().savefig("figure.png")                            # doctest: +SKIP
+>>> from xaixray.explainers import GradCAM                           # doctest: +SKIP
+>>> [e] = GradCAM(clf).explain("chest.jpeg")                         # doctest: +SKIP
+>>> e.heatmap.shape == e.image.shape[:2]                             # doctest: +SKIP
+True
 """
 
-from .api import (
-    DEFAULT_METHODS,
-    METHODS,
-    ExplanationSet,
-    check_methods,
-    explain,
-    explain_one,
-    make_explainers,
-)
-from .base import Explainer, Explanation, PreparedImage
+from .base import Explainer, PreparedImage, expand_targets, resolve_target
 from .compare import agreement, compare, summarize_heatmap
 from .gradcam import GradCAM, GradCAMPlusPlus, find_target_layer
 from .lime import LIME, slic_segments
+from .methods import DEFAULT_METHODS, METHODS, check_methods, explain_image, make_explainers
+from .results import Explanation, ExplanationSet, Target
 from .shap import SHAP
 
 __all__ = [
@@ -36,13 +30,15 @@ __all__ = [
     "GradCAM",
     "GradCAMPlusPlus",
     "PreparedImage",
+    "Target",
     "agreement",
     "check_methods",
     "compare",
-    "explain",
-    "explain_one",
+    "expand_targets",
+    "explain_image",
     "find_target_layer",
     "make_explainers",
+    "resolve_target",
     "slic_segments",
     "summarize_heatmap",
 ]

@@ -1,4 +1,4 @@
-"""The plumbing every explanation method shares: :class:`Explanation` and :class:`Explainer`.
+"""The plumbing every explanation method shares: :class:`Explainer` and :class:`PreparedImage`.
 
 A method only implements :meth:`Explainer._attribute` — "given one prepared image in the model
 frame and a target class, return a heatmap in the model frame". The base class loads images,
@@ -10,75 +10,15 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
 import numpy as np
 
+from ..classifier import Classifier
 from ..errors import ExplainerError
-from ..imaging import ImageLike, as_image_list, describe, load_image
-
-if TYPE_CHECKING:  # pragma: no cover
-    from ..classifier import Classifier
-
-Target = int | str | None
-"""A class index, a class name, or ``None`` for the predicted class."""
-
-
-@dataclass
-class Explanation:
-    """One explanation of one image by one method.
-
-    Attributes
-    ----------
-    method
-        Registry name of the method (``"gradcam"``, ``"gradcam++"``, ``"lime"``, ``"shap"``).
-    target, target_name
-        The explained class (index and name).
-    score
-        The model's probability of ``target`` for this image.
-    heatmap
-        ``float32`` ``(H, W)`` in the *original* image's frame. Signed (evidence for > 0, against
-        < 0) when :attr:`signed`, else non-negative and scaled to [0, 1] (Grad-CAM).
-    signed
-        Whether :attr:`heatmap` has a sign.
-    params
-        The method's parameters, as used (resolved defaults included).
-    extras
-        Method-specific results: Grad-CAM ``layer``, ``feature_shape``, ``flat``; LIME
-        ``segments`` (original frame) and ``weights`` ``{segment: weight}``, ``r2``; SHAP
-        ``values`` (model frame, per channel) and ``base_value``.
-    seed
-        The random seed used (``None`` for deterministic methods that use none).
-    seconds
-        Wall-clock time of the method on this image.
-    image
-        The original ``uint8`` image, for plotting.
-    source
-        A short description of the input (its path, or ``array(shape)``).
-    probabilities
-        The model's class probabilities for this image.
-    """
-
-    method: str
-    target: int
-    target_name: str
-    score: float
-    heatmap: np.ndarray
-    signed: bool
-    params: dict = field(default_factory=dict)
-    extras: dict = field(default_factory=dict)
-    seed: int | None = None
-    seconds: float = 0.0
-    image: np.ndarray | None = field(default=None, repr=False)
-    source: str = ""
-    probabilities: np.ndarray | None = None
-
-    def summary(self) -> dict:
-        """Peak location and value and the area holding half the positive attribution."""
-        from .compare import summarize_heatmap
-
-        return summarize_heatmap(self.heatmap)
+from ..imaging import ImageLike, as_image_list, describe, load_image, resize_map
+from .results import Explanation, Target
 
 
 @dataclass
@@ -209,22 +149,6 @@ class Explainer:
 
 
 # ---------------------------------------------------------------------- helpers
-def resize_map(heatmap: np.ndarray, shape: tuple[int, int], nearest: bool = False) -> np.ndarray:
-    """Resize a 2-D map to ``shape`` ``(H, W)`` with OpenCV (bilinear, or nearest for labels)."""
-    import cv2
-
-    h, w = shape
-    if heatmap.shape == (h, w):
-        return heatmap.copy()
-    if nearest:  # exact nearest-neighbour sampling, any dtype (label maps stay labels)
-        rows = np.minimum((np.arange(h) + 0.5) * heatmap.shape[0] / h, heatmap.shape[0] - 1)
-        cols = np.minimum((np.arange(w) + 0.5) * heatmap.shape[1] / w, heatmap.shape[1] - 1)
-        return heatmap[rows.astype(int)[:, None], cols.astype(int)[None, :]]
-    src = heatmap.astype(np.float32, copy=False)
-    shrinking = h <= heatmap.shape[0] and w <= heatmap.shape[1]
-    return cv2.resize(src, (w, h), interpolation=cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR)
-
-
 def is_gray(prepared: np.ndarray) -> bool:
     """Whether a model-frame image ``(h, w, c)`` is grayscale (one channel or equal channels)."""
     if prepared.shape[-1] == 1:

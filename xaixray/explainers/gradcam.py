@@ -12,15 +12,14 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
+from ..classifier import Classifier, final_layer
 from ..errors import ExplainerError
-from .base import Explainer, normalise_nonnegative, resize_map
-
-if TYPE_CHECKING:  # pragma: no cover
-    from ..classifier import Classifier
+from ..imaging import resize_map
+from .base import Explainer, normalise_nonnegative
 
 CONV_LAYER_TYPES = ("Conv2D", "SeparableConv2D", "DepthwiseConv2D", "Conv2DTranspose")
 
@@ -185,13 +184,6 @@ def _capture_output(layer: Any, tape: Any) -> Iterator[list]:
             object.__delattr__(layer, "call")
 
 
-def _head_layer(model: Any) -> Any:
-    layer = model.layers[-1] if getattr(model, "layers", None) else None
-    while layer is not None and getattr(layer, "layers", None):
-        layer = layer.layers[-1]
-    return layer
-
-
 @contextlib.contextmanager
 def _logit_head(classifier: Classifier) -> Iterator[bool]:
     """Make the model output logits for the duration (swap a final sigmoid/softmax to linear).
@@ -201,7 +193,7 @@ def _logit_head(classifier: Classifier) -> Iterator[bool]:
     if classifier.from_logits:
         yield True
         return
-    layer = _head_layer(classifier.model)
+    layer = final_layer(classifier.model)
     activation = getattr(layer, "activation", None)
     if getattr(activation, "__name__", None) not in ("sigmoid", "softmax"):
         yield False

@@ -11,15 +11,14 @@ Reference: Ribeiro, Singh, Guestrin, "Why should I trust you?", KDD 2016.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
+from ..classifier import Classifier
 from ..errors import ExplainerError
-from .base import Explainer, is_gray, resize_map
-
-if TYPE_CHECKING:  # pragma: no cover
-    from ..classifier import Classifier
+from ..imaging import resize_map
+from .base import Explainer, is_gray
 
 Segmentation = Callable[[np.ndarray], np.ndarray]
 """``f(gray (h, w) float in [0, 1]) -> int labels (h, w)``."""

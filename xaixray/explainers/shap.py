@@ -16,15 +16,12 @@ import functools
 import re
 from collections.abc import Iterator
 from types import ModuleType
-from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ..classifier import Classifier
 from ..errors import ExplainerError
 from .base import Explainer, is_gray
-
-if TYPE_CHECKING:  # pragma: no cover
-    from ..classifier import Classifier
 
 _MASKERS = re.compile(r"^(blur|blur\(\d+,\s*\d+\)|inpaint_telea|inpaint_ns)$")
 

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
-from ..errors import ModelError
+from ..classifier import Classifier
+from ..errors import ModelError, one_line
 from ..preprocessing import Preprocessing
-
-if TYPE_CHECKING:  # pragma: no cover
-    from ..classifier import Classifier
 
 
 @dataclass(frozen=True)
@@ -44,7 +43,6 @@ class Architecture:
     loss: str
     learning_rate: float = 1e-3
     transfer: bool = False
-    options: dict = field(default_factory=dict)
 
     def builder(self) -> Callable[..., Any]:
         return importlib.import_module(f"xaixray.models.{self.module}").build_model
@@ -125,14 +123,12 @@ def build(
     """
     import keras
 
-    from ..classifier import Classifier
-
     arch = get(name)
     pre = arch.preprocessing.replace(input_size=input_size, channels=channels,
                                      equalize=equalize)
     if seed is not None:
         keras.utils.set_random_seed(seed)
-    kwargs = {**arch.options, **options}
+    kwargs = dict(options)
     if arch.transfer:
         kwargs["weights"] = weights
     model = arch.builder()(pre.model_input_shape, **kwargs)
@@ -149,8 +145,6 @@ def build(
 def imagenet_base(constructor: Callable[..., Any], input_shape: tuple, weights: str | None,
                   family: str) -> Any:
     """Call a ``keras.applications`` constructor with a clear error when weights can't be had."""
-    from pathlib import Path
-
     if weights not in (None, "imagenet"):
         if not Path(weights).is_file():
             raise ModelError(f"{weights}: weights file not found")
@@ -160,7 +154,7 @@ def imagenet_base(constructor: Callable[..., Any], input_shape: tuple, weights: 
     except ModelError:
         raise
     except Exception as exc:  # noqa: BLE001 - download and file errors come in many types
-        text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        text = one_line(exc)
         if weights == "imagenet":
             raise ModelError(
                 f"could not get the ImageNet weights for {family} ({text[:200]}). Keras downloads "

@@ -1,5 +1,15 @@
-"""Figures (matplotlib, without pyplot): they are returned, never written."""
+"""Figures (matplotlib, without pyplot): they are returned, never written.
 
+:mod:`xaixray.reports` writes them (``save_figure``, ``figure_to_png``).
+"""
+
+from .evaluation import plot_confusion_matrix, plot_history, plot_roc
 from .explanation import figure_to_png, plot_explanations
 
-__all__ = ["figure_to_png", "plot_explanations"]
+__all__ = [
+    "figure_to_png",
+    "plot_confusion_matrix",
+    "plot_explanations",
+    "plot_history",
+    "plot_roc",
+]

@@ -11,11 +11,12 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ..explainers import METHODS, Explanation, ExplanationSet
+from ..imaging import resize_map
+
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
-
-    from ..explainers import Explanation, ExplanationSet
 
 PANEL_INCHES = 3.3
 GRADCAM_ALPHA = 0.45
@@ -108,8 +109,6 @@ def _plot_lime(ax: Axes, slot: Axes, e: Explanation, gray: np.ndarray, top: int)
     from matplotlib.patches import Patch
     from skimage.segmentation import mark_boundaries
 
-    from ..explainers.base import resize_map
-
     segments = resize_map(e.extras["segments"], gray.shape, nearest=True)
     weights = e.extras["weights"]
     ranked = sorted(weights.items(), key=lambda kv: kv[1])
@@ -157,11 +156,9 @@ def _plot_error(ax: Axes, slot: Axes, method: str, message: str) -> None:
 
 
 # ---------------------------------------------------------------------- helpers
-_TITLES = {"gradcam": "Grad-CAM", "gradcam++": "Grad-CAM++", "lime": "LIME", "shap": "SHAP"}
-
-
 def _title(method: str) -> str:
-    return _TITLES.get(method, method)
+    explainer = METHODS.get(method)
+    return explainer.title if explainer is not None else method
 
 
 def _details(e: Explanation) -> str:

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import datetime as _dt
-import math
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-import numpy as np
-
-if TYPE_CHECKING:  # pragma: no cover
-    from ..explainers import Explanation, ExplanationSet
+from ..explainers import Explanation, ExplanationSet
+from ..files import json_ready
+from ..version import __version__
 
 REPORT_FORMAT = 1
 FILES = {"figure": "figure.png", "json": "report.json", "html": "report.html"}
@@ -29,12 +27,10 @@ def report_dict(result: ExplanationSet) -> dict[str, Any]:
     ``agreement`` (list of {methods, spearman, top_overlap}), ``errors`` ({method: message}),
     ``seconds`` and ``files``.
     """
-    from .. import __version__
-
     h, w = result.image.shape[:2]
     methods = {m: _method_dict(result.explanations[m])
                for m in result.methods if m in result.explanations}
-    return clean_json({
+    return json_ready({
         "xaixray_version": __version__,
         "report_format": REPORT_FORMAT,
         "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
@@ -64,20 +60,3 @@ def _method_dict(e: Explanation) -> dict[str, Any]:
         "summary": e.summary(),
         "details": {k: e.extras[k] for k in _EXTRA_KEYS if k in e.extras},
     }
-
-
-def clean_json(obj: Any) -> Any:
-    """NumPy scalars/arrays to Python, non-finite floats to ``None``, tuples to lists."""
-    if isinstance(obj, dict):
-        return {str(k): clean_json(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [clean_json(v) for v in obj]
-    if isinstance(obj, np.ndarray):
-        return clean_json(obj.tolist())
-    if isinstance(obj, np.generic):
-        obj = obj.item()
-    if isinstance(obj, float):
-        return obj if math.isfinite(obj) else None
-    if obj is None or isinstance(obj, (bool, int, str)):
-        return obj
-    return str(obj)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from collections.abc import Iterable, Mapping
@@ -10,12 +9,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import XaixrayError
-from ..files import write_bytes
+from ..explainers import ExplanationSet
+from ..files import to_json, write_bytes
+from ..plots import figure_to_png, plot_explanations
 from .content import FILES, report_dict
 from .html import render_index_html, render_report_html
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..explainers import ExplanationSet
+    from matplotlib.figure import Figure
 
 INDEX_NAME = "index.html"
 
@@ -25,8 +26,11 @@ class ReportError(XaixrayError, OSError):
 
 
 def atomic_write(path: str | os.PathLike, data: bytes | str) -> Path:
-    """Write ``data`` next to ``path`` and move it into place (see :mod:`xaixray.files`)."""
-    # file names that are not valid UTF-8 reach us as surrogates: write them as backslash escapes
+    """Write ``data`` next to ``path`` and move it into place (see :mod:`xaixray.files`).
+
+    Text is UTF-8; file names that are not valid UTF-8 reach Python as surrogates and are written
+    as backslash escapes. Raises :class:`ReportError` when the file cannot be written.
+    """
     payload = data.encode("utf-8", "backslashreplace") if isinstance(data, str) else data
     try:
         return write_bytes(path, payload)
@@ -88,13 +92,11 @@ def write_report(result: ExplanationSet, folder: str | os.PathLike, overwrite: b
     Path
         The ``report.html`` written.
     """
-    from ..plots import figure_to_png, plot_explanations
-
     folder = prepare_folder(folder, overwrite)
     report = report_dict(result)
     png = figure_to_png(plot_explanations(result, **dict(figure_options or {})))
     atomic_write(folder / FILES["figure"], png)
-    atomic_write(folder / FILES["json"], json.dumps(report, indent=2, ensure_ascii=False))
+    atomic_write(folder / FILES["json"], to_json(report))
     return atomic_write(folder / FILES["html"], render_report_html(report, png))
 
 
@@ -102,3 +104,8 @@ def write_index(folder: str | os.PathLike, entries: Iterable[Mapping[str, Any]],
                 failures: Iterable[str] = (), title: str = "xaixray explanations") -> Path:
     """Write ``index.html`` into ``folder`` (see :func:`render_index_html` for ``entries``)."""
     return atomic_write(Path(folder) / INDEX_NAME, render_index_html(entries, failures, title))
+
+
+def save_figure(fig: Figure, path: str | os.PathLike, dpi: int = 120) -> Path:
+    """Write a Matplotlib figure as PNG, atomically (see :func:`atomic_write`)."""
+    return atomic_write(path, figure_to_png(fig, dpi=dpi))

@@ -1,22 +1,89 @@
-"""Explain many image files into a report folder: what ``xaixray explain`` does."""
+"""Many inputs -> explanations -> report files -> index: what ``xaixray explain`` does.
+
+:func:`explain` returns the results in memory; :func:`explain_paths` explains image files and
+writes one report folder per image, going on past files that cannot be read.
+"""
 
 from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from ..classifier import Classifier
 from ..errors import ExplainerError, ImageError
-from .content import FILES
-from .writer import folder_names, prepare_folder, write_index, write_report
-
-if TYPE_CHECKING:  # pragma: no cover
-    from ..classifier import Classifier
+from ..explainers import (
+    DEFAULT_METHODS,
+    ExplanationSet,
+    PreparedImage,
+    Target,
+    check_methods,
+    expand_targets,
+    explain_image,
+    make_explainers,
+    resolve_target,
+)
+from ..imaging import ImageLike, as_image_list
+from ..reports import FILES, folder_names, prepare_folder, write_index, write_report
 
 DEFAULT_OUT = "xaixray-out"
+
+
+def explain(classifier: Classifier, images: ImageLike | Iterable[ImageLike],
+            methods: Sequence[str] | str = DEFAULT_METHODS,
+            targets: Target | Sequence[Target] = None, seed: int = 0,
+            params: Mapping[str, Mapping[str, Any]] | None = None,
+            **options: Any) -> list[ExplanationSet]:
+    """Explain images with several methods in one call, in memory.
+
+    Parameters
+    ----------
+    classifier
+        A :class:`~xaixray.Classifier`.
+    images
+        One image (path, PIL image, array) or a list of them.
+    methods
+        Names from :data:`~xaixray.explainers.METHODS` (default Grad-CAM, LIME and SHAP).
+    targets
+        Class to explain (index or name; one for all images or one per image); ``None`` explains
+        each image's predicted class.
+    seed
+        Seed for the sampling methods (same seed, same result).
+    params
+        Per-method parameters, e.g. ``{"shap": {"masker": "inpaint_telea"}}``.
+    options
+        Shared method keywords (``num_samples``, ``max_evals``, ``layer``, ``batch_size``, ...),
+        each passed to every selected method that accepts it.
+
+    Returns
+    -------
+    list of ExplanationSet
+        One per image. A method that cannot run (Grad-CAM on a model without convolutions) is
+        recorded in ``errors`` and the others still run. Draw one with
+        :func:`xaixray.plot_explanations`, write it with :func:`xaixray.write_report`.
+
+    Raises
+    ------
+    ImageError
+        If an image cannot be read (:func:`explain_paths` goes on past bad files).
+
+    Examples
+    --------
+    >>> sets = explain(clf, ["a.jpeg", "b.jpeg"], num_samples=500)      # doctest: +SKIP
+    >>> sets[0].explanations["gradcam"].heatmap.shape                    # doctest: +SKIP
+    """
+    order = check_methods(methods)
+    explainers, errors = make_explainers(classifier, order, seed, params, **options)
+    items = as_image_list(images)
+    per_image = expand_targets(targets, len(items))
+    for t in per_image:  # fail early on a bad class name
+        if t is not None:
+            resolve_target(classifier, t)
+    return [explain_image(classifier, item, explainers, errors, t, order)
+            for item, t in zip(items, per_image)]
 
 
 @dataclass
@@ -56,7 +123,7 @@ class ExplainRun:
 
 def explain_paths(classifier: Classifier, paths: Sequence[str | os.PathLike],
                   out: str | os.PathLike = DEFAULT_OUT,
-                  methods: Sequence[str] | str = ("gradcam", "lime", "shap"),
+                  methods: Sequence[str] | str = DEFAULT_METHODS,
                   target: int | str | None = None, seed: int = 0, overwrite: bool = False,
                   progress: bool = False, on_message: Callable[[str], None] | None = None,
                   params: Mapping[str, Mapping[str, Any]] | None = None,
@@ -86,7 +153,7 @@ def explain_paths(classifier: Classifier, paths: Sequence[str | os.PathLike],
     on_message
         Called with each one-line failure or warning as it happens.
     params, options
-        Method parameters, as in :func:`xaixray.explainers.explain` (``num_samples=``,
+        Method parameters, as in :func:`explain` (``num_samples=``,
         ``max_evals=``, ``layer=``...).
 
     Returns
@@ -100,9 +167,6 @@ def explain_paths(classifier: Classifier, paths: Sequence[str | os.PathLike],
     ExplainerError
         If a method name or target is unknown, or no requested method can run on this model.
     """
-    from ..explainers import check_methods, explain_one, make_explainers
-    from ..explainers.base import PreparedImage, resolve_target
-
     order = check_methods(methods)
     if target is not None:
         target = resolve_target(classifier, target)
@@ -127,7 +191,7 @@ def explain_paths(classifier: Classifier, paths: Sequence[str | os.PathLike],
                 say(f"skipped {exc}")
                 bar.update()
                 continue
-            result = explain_one(classifier, image, explainers, errors, target, order)
+            result = explain_image(classifier, image, explainers, errors, target, order)
             for m, msg in result.errors.items():
                 line = f"{m}: {msg}"
                 if m not in errors and line not in run.warnings:

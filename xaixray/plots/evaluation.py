@@ -1,11 +1,9 @@
 """Evaluation and training plots. Each function returns a Matplotlib ``Figure``; nothing is
-written to disk here (see :func:`save_figure`)."""
+written to disk here (:func:`xaixray.reports.save_figure` writes one)."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
-from pathlib import Path
 
 import numpy as np
 
@@ -79,12 +77,3 @@ def plot_history(history: dict, title: str = "Training"):
         ax.legend()
         ax.grid(alpha=0.3)
     return fig
-
-
-def save_figure(fig, path: str | os.PathLike, dpi: int = 120) -> Path:
-    """Write a figure as PNG atomically (temporary file, then rename)."""
-    from ..files import atomic_path
-
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=dpi, format="png")
-    return Path(path)

@@ -1,0 +1,133 @@
+"""The methods by name, and running several of them on one image.
+
+:data:`METHODS` maps names to explainer classes; :func:`make_explainers` builds the ones asked
+for and :func:`explain_image` runs them on one image into an
+:class:`~xaixray.explainers.results.ExplanationSet`. Explaining many inputs, and writing the
+results, is :mod:`xaixray.run`'s job.
+"""
+
+from __future__ import annotations
+
+import inspect
+import time
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from ..classifier import Classifier
+from ..errors import ExplainerError, XaixrayError, one_line
+from ..imaging import ImageLike
+from .base import Explainer, PreparedImage, Target
+from .gradcam import GradCAM, GradCAMPlusPlus
+from .lime import LIME
+from .results import ExplanationSet
+from .shap import SHAP
+
+METHODS: dict[str, type[Explainer]] = {
+    "gradcam": GradCAM,
+    "gradcam++": GradCAMPlusPlus,
+    "lime": LIME,
+    "shap": SHAP,
+}
+"""Registry of explanation methods by name."""
+
+DEFAULT_METHODS = ("gradcam", "lime", "shap")
+
+
+def make_explainers(classifier: Classifier, methods: Sequence[str] = DEFAULT_METHODS,
+                    seed: int = 0, params: Mapping[str, Mapping[str, Any]] | None = None,
+                    **options: Any) -> tuple[dict[str, Explainer], dict[str, str]]:
+    """Build one explainer per method; methods that cannot run on this model give a message.
+
+    Parameters
+    ----------
+    classifier
+        The classifier to explain.
+    methods
+        Names from :data:`METHODS`.
+    seed
+        Seed for every method.
+    params
+        Per-method parameters, e.g. ``{"lime": {"num_samples": 500}}``.
+    options
+        Shared keywords, each passed to every selected method that accepts it
+        (``num_samples`` goes to LIME, ``max_evals`` to SHAP, ``layer`` to both Grad-CAMs,
+        ``batch_size`` to LIME and SHAP).
+
+    Returns
+    -------
+    (explainers, errors)
+        ``{method: Explainer}`` and ``{method: message}``.
+    """
+    methods = check_methods(methods)
+    params = dict(params or {})
+    unknown = [k for k in params if k not in METHODS]
+    if unknown:
+        raise ExplainerError(f"params for unknown methods: {', '.join(unknown)}")
+    accepted = {m: _keywords(cls) for m, cls in METHODS.items()}
+    stray = [k for k in options if not any(k in accepted[m] for m in METHODS)]
+    if stray:
+        raise TypeError(f"no explanation method takes {', '.join(map(repr, stray))}")
+    explainers: dict[str, Explainer] = {}
+    errors: dict[str, str] = {}
+    for m in methods:
+        kwargs = {k: v for k, v in options.items() if k in accepted[m]}
+        kwargs.update(params.get(m, {}))
+        kwargs.setdefault("seed", seed)
+        try:
+            explainers[m] = METHODS[m](classifier, **kwargs)
+        except XaixrayError as exc:
+            errors[m] = str(exc)
+    return explainers, errors
+
+
+def explain_image(classifier: Classifier, image: ImageLike | PreparedImage,
+                  explainers: Mapping[str, Explainer], errors: Mapping[str, str] | None = None,
+                  target: Target = None, order: Sequence[str] | None = None) -> ExplanationSet:
+    """Run ready-made explainers on one image (see :func:`make_explainers`).
+
+    A method that fails on this image is recorded in ``errors`` and the others still run.
+
+    ``errors`` are messages of methods that could not be built; ``order`` the methods' order in
+    figures and reports (default: explainers, then errors).
+    """
+    start = time.perf_counter()
+    prepared = image if isinstance(image, PreparedImage) else PreparedImage.load(classifier, image)
+    result = ExplanationSet(
+        source=prepared.source, image=prepared.original, probabilities=prepared.probabilities,
+        prediction=prepared.predicted, class_names=tuple(classifier.class_names),
+        model=classifier.metadata(), errors=dict(errors or {}),
+        methods=list(order or dict.fromkeys([*explainers, *(errors or {})])))
+    for m, explainer in explainers.items():
+        try:
+            result.explanations[m] = explainer.explain_prepared(prepared, target)
+        except XaixrayError as exc:
+            result.errors[m] = str(exc)
+        except Exception as exc:  # noqa: BLE001 - one method failing must not stop the others
+            result.errors[m] = f"{type(exc).__name__}: {one_line(exc)}"
+    result.seconds = time.perf_counter() - start
+    return result
+
+
+def check_methods(methods: str | Sequence[str]) -> list[str]:
+    """Validate method names (a list or a comma-separated string); keeps order, drops repeats."""
+    if isinstance(methods, str):
+        methods = methods.split(",")
+    out: list[str] = []
+    for m in methods:
+        key = str(m).strip().lower()
+        if not key:
+            continue
+        if key == "gradcampp":
+            key = "gradcam++"
+        if key not in METHODS:
+            raise ExplainerError(f"unknown method {m!r}; choose from {', '.join(METHODS)}")
+        if key not in out:
+            out.append(key)
+    if not out:
+        raise ExplainerError(f"no method given; choose from {', '.join(METHODS)}")
+    return out
+
+
+def _keywords(cls: type) -> set[str]:
+    sig = inspect.signature(cls.__init__)
+    return {n for n, p in sig.parameters.items() if p.kind == p.KEYWORD_ONLY}
