@@ -55,6 +55,10 @@ def test_threshold_for_sensitivity():
     t = threshold_for_sensitivity(Y, P, 0.8)
     assert (P[Y == 1] >= t).mean() >= 0.8
     assert t == pytest.approx(0.55)
+    # saturated scores: the rule still holds when the lowest positive score is below 1e-6
+    tiny = np.array([0.01, 0.2, 3e-8, 0.9])
+    t = threshold_for_sensitivity([0, 0, 1, 1], tiny, 1.0)
+    assert 0 < t <= 3e-8
 
 
 def test_plots_return_figures():

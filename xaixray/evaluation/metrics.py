@@ -48,13 +48,17 @@ def compute_metrics(y_true: Sequence[int], p_positive: Sequence[float], threshol
 def threshold_for_sensitivity(y_true: Sequence[int], p_positive: Sequence[float],
                               sensitivity: float = 0.97) -> float:
     """The highest threshold whose sensitivity on ``(y_true, p_positive)`` is still at least
-    ``sensitivity`` (a rule to fix before looking at test data)."""
+    ``sensitivity`` (a rule to fix before looking at test data).
+
+    The threshold is kept inside (0, 1) without giving up any sensitivity: a saturated model's
+    lowest positive scores can be far below 1e-6.
+    """
     y = np.asarray(y_true, dtype=int)
     p = np.sort(np.asarray(p_positive, dtype=float)[y == 1])
     if len(p) == 0:
         return 0.5
     k = int(np.floor((1.0 - sensitivity) * len(p)))
-    return float(np.clip(p[k], 1e-6, 1 - 1e-6))
+    return float(np.clip(p[k], np.finfo(np.float64).tiny, 1 - 1e-6))
 
 
 def format_metrics(m: dict) -> str:
