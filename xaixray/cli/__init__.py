@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from ..errors import XaixrayError
 from ..version import __version__
 
-COMMANDS = ("models", "train", "evaluate", "predict", "explain", "demo")
+COMMANDS = ("models", "train", "evaluate", "predict", "explain", "demo", "samples")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -68,7 +68,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        if args.command != "models":
+        if args.command not in ("models", "samples"):
             import_tensorflow_quietly()
         return int(args.func(args) or 0)
     except XaixrayError as exc:
