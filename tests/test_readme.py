@@ -42,7 +42,8 @@ def test_readme_block_runs_as_written(index, tmp_path):
                             timeout=600)
     assert result.returncode == 0, f"README block {index} failed:\n{code}\n{result.stderr[-3000:]}"
     if lang == "bash":
-        assert (tmp_path / "report" / "PNEUMONIA_person1946_bacteria_4874" / "report.html").is_file()
+        one = tmp_path / "report" / "PNEUMONIA_person1946_bacteria_4874"
+        assert (one / "report.html").is_file()
         assert (tmp_path / "gradcam" / "index.html").is_file()
     else:
         assert (tmp_path / "python-report" / "report.json").is_file()
