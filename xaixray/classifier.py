@@ -51,6 +51,10 @@ class Classifier:
         A short name shown in figures and reports (architecture or file name).
     info
         Free-form metadata saved with the model (training data, metrics, ...).
+    temperature
+        Temperature scaling of the output (Guo et al. 2017): probabilities become
+        ``softmax(log(p) / temperature)``, i.e. the binary log-odds divided by it. 1 leaves the
+        model as it is; :func:`xaixray.calibrate` fits it on a labelled local set.
 
     Examples
     --------
@@ -66,6 +70,7 @@ class Classifier:
         threshold: float = 0.5,
         name: str = "model",
         info: dict | None = None,
+        temperature: float = 1.0,
     ) -> None:
         self.model = model
         self.preprocessing = preprocessing
@@ -76,6 +81,9 @@ class Classifier:
         self.output_kind, self.from_logits = _output_kind(model, len(self.class_names))
         if not 0.0 < self.threshold < 1.0:
             raise ModelError(f"threshold must be in (0, 1), got {threshold}")
+        self.temperature = float(temperature)
+        if not 0.0 < self.temperature < float("inf"):
+            raise ModelError(f"temperature must be positive, got {temperature}")
         self._forward: Callable | None = None
 
     # ------------------------------------------------------------------ constructors
@@ -144,6 +152,7 @@ class Classifier:
             overrides.get("threshold") or meta.get("threshold", 0.5),
             overrides.get("name") or meta.get("name", Path(path).stem),
             meta.get("info", {}),
+            meta.get("temperature", 1.0),
         )
 
     # ------------------------------------------------------------------ prediction
@@ -196,8 +205,12 @@ class Classifier:
 
         if self.output_kind == "sigmoid":
             p = ops.sigmoid(output[:, 0]) if self.from_logits else output[:, 0]
-            return ops.stack([1.0 - p, p], axis=1)
-        return ops.softmax(output, axis=-1) if self.from_logits else output
+            proba = ops.stack([1.0 - p, p], axis=1)
+        else:
+            proba = ops.softmax(output, axis=-1) if self.from_logits else output
+        if self.temperature == 1.0:
+            return proba
+        return ops.softmax(ops.log(ops.clip(proba, 1e-7, 1.0)) / self.temperature, axis=-1)
 
     def _compiled_forward(self) -> Callable:
         if self._forward is None:
@@ -232,6 +245,7 @@ class Classifier:
             "class_names": list(self.class_names),
             "threshold": self.threshold,
             "output_kind": self.output_kind,
+            "temperature": self.temperature,
             "info": self.info,
         }
 
@@ -258,7 +272,8 @@ class Classifier:
         return (f"Classifier(name={self.name!r}, input={p.model_input_shape}, "
                 f"scaling={p.scaling!r}, layout={p.layout!r}, output={self.output_kind!r}, "
                 f"classes={self.class_names}, "
-                f"threshold={self.threshold:g})")
+                f"threshold={self.threshold:g}"
+                + (f", temperature={self.temperature:g})" if self.temperature != 1.0 else ")"))
 
 
 # ---------------------------------------------------------------------- helpers

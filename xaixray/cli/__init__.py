@@ -15,7 +15,8 @@ from collections.abc import Sequence
 from ..errors import XaixrayError
 from ..version import __version__
 
-COMMANDS = ("models", "train", "evaluate", "predict", "explain", "demo", "samples")
+COMMANDS = ("models", "train", "evaluate", "calibrate", "predict", "explain", "demo",
+            "samples")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -18,7 +18,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("data", type=existing_path, metavar="DIR")
     p.add_argument("--json", type=Path, metavar="FILE", help="also write the metrics as JSON")
     p.add_argument("--plots", type=Path, metavar="DIR",
-                   help="also write confusion_matrix.png and roc.png into DIR")
+                   help="also write confusion_matrix.png, roc.png and reliability.png into DIR")
     p.add_argument("--overwrite", action="store_true", help="replace existing output files")
     add_model_overrides(p)
     p.set_defaults(func=run)
@@ -28,13 +28,14 @@ def run(args: argparse.Namespace) -> int:
     from .common import load_classifier, refuse_existing, warn
 
     outputs = ([args.json] if args.json else []) + (
-        [args.plots / "confusion_matrix.png", args.plots / "roc.png"] if args.plots else [])
+        [args.plots / f for f in ("confusion_matrix.png", "roc.png", "reliability.png")]
+        if args.plots else [])
     refuse_existing(outputs, args.overwrite)
 
     from ..data import load_folder
     from ..evaluation import evaluate, format_metrics
     from ..files import write_json
-    from ..plots import plot_confusion_matrix, plot_roc
+    from ..plots import plot_confusion_matrix, plot_reliability, plot_roc
     from ..reports import save_figure
 
     clf = load_classifier(args)
@@ -50,7 +51,9 @@ def run(args: argparse.Namespace) -> int:
         save_figure(plot_confusion_matrix(m, title=clf.name), args.plots / "confusion_matrix.png")
         save_figure(plot_roc(result.y_true, result.p_positive, clf.threshold, title=clf.name),
                     args.plots / "roc.png")
-        print(f"wrote {args.plots / 'confusion_matrix.png'} and {args.plots / 'roc.png'}")
+        save_figure(plot_reliability(result.y_true, result.p_positive, title=clf.name),
+                    args.plots / "reliability.png")
+        print(f"wrote confusion_matrix.png, roc.png and reliability.png into {args.plots}")
     for line in result.failures:
         warn("evaluate", f"skipped {line}")
     return 1 if result.failures else 0

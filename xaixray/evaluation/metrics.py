@@ -57,7 +57,7 @@ def threshold_for_sensitivity(y_true: Sequence[int], p_positive: Sequence[float]
     p = np.sort(np.asarray(p_positive, dtype=float)[y == 1])
     if len(p) == 0:
         return 0.5
-    k = int(np.floor((1.0 - sensitivity) * len(p)))
+    k = int(np.floor((1.0 - sensitivity) * len(p) + 1e-9))  # 1 - 0.8 is 0.19999...: no float miss
     return float(np.clip(p[k], np.finfo(np.float64).tiny, 1 - 1e-6))
 
 
@@ -79,4 +79,17 @@ def format_metrics(m: dict) -> str:
     ]
     for i, row in enumerate(m["confusion_matrix"]):
         lines.append(f"{names[i]:<18}{row[0]:>12}{row[1]:>12}")
+    if m.get("intervals"):
+        lines += ["", "bootstrap 95% intervals at this threshold"]
+        for key, iv in m["intervals"].items():
+            lines.append(f"  {key:<12} {iv['value']:.3f}  ({iv['low']:.3f}-{iv['high']:.3f})")
+    if m.get("ece") is not None:
+        lines += ["", f"expected calibration error (10 bins)  {m['ece']:.4f}"]
+    if m.get("thresholds_for_sensitivity"):
+        lines += ["", "threshold that would meet a sensitivity here, and its specificity",
+                  f"  {'sensitivity':>11} {'threshold':>10} {'specificity':>12}"]
+        for row in m["thresholds_for_sensitivity"]:
+            spec = "n/a" if row["specificity"] is None else f"{row['specificity']:.3f}"
+            lines.append(f"  {row['sensitivity_target']:>11.2f} {row['threshold']:>10.4g} "
+                         f"{spec:>12}")
     return "\n".join(lines)

@@ -3,7 +3,7 @@
 :mod:`xaixray.reports` writes them (``save_figure``, ``figure_to_png``).
 """
 
-from .evaluation import plot_confusion_matrix, plot_history, plot_roc
+from .evaluation import plot_confusion_matrix, plot_history, plot_reliability, plot_roc
 from .explanation import figure_to_png, plot_explanations
 
 __all__ = [
@@ -11,5 +11,6 @@ __all__ = [
     "plot_confusion_matrix",
     "plot_explanations",
     "plot_history",
+    "plot_reliability",
     "plot_roc",
 ]

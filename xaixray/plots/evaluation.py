@@ -77,3 +77,27 @@ def plot_history(history: dict, title: str = "Training"):
         ax.legend()
         ax.grid(alpha=0.3)
     return fig
+
+
+def plot_reliability(y_true: Sequence[int], p_positive: Sequence[float], n_bins: int = 10,
+                     title: str = "Reliability"):
+    """Reliability diagram: observed frequency of the positive class against mean predicted
+    probability per bin (scikit-learn's ``calibration_curve``), with the diagonal of perfect
+    calibration and a histogram of the probabilities."""
+    from sklearn.calibration import calibration_curve
+
+    y = np.asarray(y_true, dtype=int)
+    p = np.asarray(p_positive, dtype=float)
+    frequency, confidence = calibration_curve(y, p, n_bins=n_bins, strategy="uniform")
+    fig = _figure(4.6, 5.2)
+    top, bottom = fig.subplots(2, 1, height_ratios=[3, 1], sharex=True)
+    top.plot([0, 1], [0, 1], color="0.6", linestyle="--", label="perfectly calibrated")
+    top.plot(confidence, frequency, marker="o", label="this model")
+    top.set_ylabel("observed frequency of the positive class")
+    top.set_title(title)
+    top.legend(loc="upper left", fontsize=8)
+    top.grid(alpha=0.3)
+    bottom.hist(p, bins=n_bins, range=(0, 1), color="0.5")
+    bottom.set_xlabel("predicted probability of the positive class")
+    bottom.set_ylabel("images")
+    return fig

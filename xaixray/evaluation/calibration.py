@@ -1,0 +1,203 @@
+"""Operating points and calibration on a labelled local set: thresholds, temperature, intervals.
+
+A model validated on one site's images is rarely calibrated for another's. The remedy is a small
+labelled set from the new site: choose the decision threshold on it by a rule stated in advance,
+optionally rescale the probabilities (temperature scaling, Guo et al. 2017), and report the
+operating point with bootstrap confidence intervals. Nothing here trains the model.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..errors import DataError
+from .metrics import threshold_for_sensitivity
+
+MIN_PER_CLASS = 10
+"""Fewest images of each class a threshold or temperature is chosen on."""
+
+RULES = ("sensitivity", "specificity", "youden")
+
+
+def check_calibration_set(y_true: Sequence[int], min_per_class: int = MIN_PER_CLASS) -> None:
+    """Refuse sets that cannot support an operating point: one class only, or too few images.
+
+    Raises
+    ------
+    DataError
+        With a one-line message saying what is missing.
+    """
+    y = np.asarray(y_true, dtype=int)
+    counts = {0: int((y == 0).sum()), 1: int((y == 1).sum())}
+    if 0 in counts.values():
+        missing = "NORMAL" if counts[0] == 0 else "PNEUMONIA"
+        raise DataError(f"the calibration set has no {missing} images; sensitivity and "
+                        "specificity need both classes")
+    if min(counts.values()) < min_per_class:
+        raise DataError(f"the calibration set is too small ({counts[0]} NORMAL, {counts[1]} "
+                        f"PNEUMONIA); use at least {min_per_class} images of each class")
+
+
+def threshold_for_specificity(y_true: Sequence[int], p_positive: Sequence[float],
+                              specificity: float = 0.95) -> float:
+    """The lowest threshold whose specificity on ``(y_true, p_positive)`` is at least
+    ``specificity`` (the most sensitive operating point that keeps it)."""
+    y = np.asarray(y_true, dtype=int)
+    neg = np.sort(np.asarray(p_positive, dtype=float)[y == 0])
+    if len(neg) == 0:
+        return 0.5
+    k = int(np.ceil(specificity * len(neg))) - 1  # k + 1 negatives must fall below
+    if k < 0:
+        return float(np.clip(neg[0], np.finfo(np.float64).tiny, 1 - 1e-6))
+    return float(np.clip(np.nextafter(neg[min(k, len(neg) - 1)], 1.0),
+                         np.finfo(np.float64).tiny, 1 - 1e-6))
+
+
+def youden_threshold(y_true: Sequence[int], p_positive: Sequence[float]) -> float:
+    """The threshold maximising Youden's J = sensitivity + specificity - 1 (scikit-learn's ROC)."""
+    from sklearn.metrics import roc_curve
+
+    fpr, tpr, thresholds = roc_curve(np.asarray(y_true, dtype=int), np.asarray(p_positive, float))
+    best = int(np.argmax(tpr - fpr))
+    return float(np.clip(thresholds[best], np.finfo(np.float64).tiny, 1 - 1e-6))
+
+
+def choose_threshold(y_true: Sequence[int], p_positive: Sequence[float], rule: str,
+                     target: float | None = None) -> tuple[float, str]:
+    """Apply a threshold rule; returns the threshold and the rule in words.
+
+    Parameters
+    ----------
+    rule
+        ``"sensitivity"`` (highest threshold with sensitivity >= ``target``),
+        ``"specificity"`` (lowest threshold with specificity >= ``target``) or ``"youden"``.
+    target
+        The sensitivity or specificity to keep (ignored by ``"youden"``).
+    """
+    if rule == "youden":
+        return youden_threshold(y_true, p_positive), "threshold maximising Youden's J"
+    if rule not in RULES:
+        raise DataError(f"unknown threshold rule {rule!r}; choose from {', '.join(RULES)}")
+    if target is None or not 0.0 < target <= 1.0:
+        raise DataError(f"the {rule} rule needs a target in (0, 1], got {target}")
+    if rule == "sensitivity":
+        return (threshold_for_sensitivity(y_true, p_positive, target),
+                f"highest threshold with sensitivity >= {target}")
+    return (threshold_for_specificity(y_true, p_positive, target),
+            f"lowest threshold with specificity >= {target}")
+
+
+def log_odds(p_positive: Sequence[float]) -> np.ndarray:
+    """``log(p / (1 - p))`` with ``p`` clipped away from 0 and 1."""
+    p = np.clip(np.asarray(p_positive, dtype=float), 1e-7, 1 - 1e-7)
+    return np.log(p) - np.log1p(-p)
+
+
+def fit_temperature(y_true: Sequence[int], p_positive: Sequence[float]) -> float:
+    """The temperature ``T`` minimising the negative log-likelihood of ``sigmoid(logit(p) / T)``.
+
+    One parameter, so the ranking (and the AUC) is unchanged; only the confidence moves.
+    """
+    from scipy.optimize import minimize_scalar
+    from sklearn.metrics import log_loss
+
+    y = np.asarray(y_true, dtype=int)
+    z = log_odds(p_positive)
+
+    def nll(log_t: float) -> float:
+        return float(log_loss(y, 1.0 / (1.0 + np.exp(-z / np.exp(log_t))), labels=[0, 1]))
+
+    result = minimize_scalar(nll, bounds=(np.log(0.05), np.log(100.0)), method="bounded")
+    return float(np.exp(result.x))
+
+
+def apply_temperature(p_positive: Sequence[float], temperature: float) -> np.ndarray:
+    """Probabilities of the positive class after temperature scaling."""
+    return 1.0 / (1.0 + np.exp(-log_odds(p_positive) / float(temperature)))
+
+
+def expected_calibration_error(y_true: Sequence[int], p_positive: Sequence[float],
+                               n_bins: int = 10) -> float:
+    """ECE: the bin-size-weighted mean gap between confidence and frequency (equal-width bins).
+
+    Computed on the probability of the positive class, with scikit-learn's
+    ``calibration_curve`` for the per-bin frequencies and mean probabilities.
+    """
+    from sklearn.calibration import calibration_curve
+
+    y = np.asarray(y_true, dtype=int)
+    p = np.asarray(p_positive, dtype=float)
+    frequency, confidence = calibration_curve(y, p, n_bins=n_bins, strategy="uniform")
+    counts = np.bincount(np.clip((p * n_bins).astype(int), 0, n_bins - 1), minlength=n_bins)
+    counts = counts[counts > 0]
+    return float(np.sum(counts * np.abs(frequency - confidence)) / len(p))
+
+
+@dataclass(frozen=True)
+class Interval:
+    """A point estimate with a bootstrap 95% confidence interval."""
+
+    value: float
+    low: float
+    high: float
+
+    def __str__(self) -> str:
+        return f"{self.value:.3f} (95% CI {self.low:.3f}-{self.high:.3f})"
+
+    def to_dict(self) -> dict[str, float]:
+        """``{"value", "low", "high"}``."""
+        return {"value": self.value, "low": self.low, "high": self.high}
+
+
+def operating_point(y_true: Sequence[int], p_positive: Sequence[float], threshold: float,
+                    n_resamples: int = 2000, seed: int = 0) -> dict[str, Interval]:
+    """Sensitivity, specificity and accuracy at ``threshold`` with percentile bootstrap 95%
+    intervals (SciPy's ``stats.bootstrap``, images resampled with their labels)."""
+    from scipy.stats import bootstrap
+
+    y = np.asarray(y_true, dtype=int)
+    pred = (np.asarray(p_positive, dtype=float) >= threshold).astype(int)
+    check_calibration_set(y, min_per_class=1)
+
+    def rate(cls: int | None):
+        def statistic(yy: np.ndarray, pp: np.ndarray, axis: int = -1) -> np.ndarray:
+            hit = (pp == yy).astype(float)
+            if cls is None:
+                return hit.mean(axis=axis)
+            mask = (yy == cls).astype(float)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                return (hit * mask).sum(axis=axis) / mask.sum(axis=axis)
+        return statistic
+
+    out = {}
+    for name, cls in (("sensitivity", 1), ("specificity", 0), ("accuracy", None)):
+        stat = rate(cls)
+        with warnings.catch_warnings():  # a perfect or constant rate has a degenerate interval
+            warnings.simplefilter("ignore")
+            res = bootstrap((y, pred), stat, paired=True, vectorized=True,
+                            n_resamples=n_resamples, method="percentile",
+                            random_state=np.random.default_rng(seed))
+        low, high = res.confidence_interval
+        out[name] = Interval(float(stat(y, pred)), float(np.nan_to_num(low)),
+                             float(np.nan_to_num(high, nan=1.0)))
+    return out
+
+
+def thresholds_for_sensitivities(y_true: Sequence[int], p_positive: Sequence[float],
+                                 sensitivities: Sequence[float] = (0.90, 0.95, 0.97, 0.99)
+                                 ) -> list[dict[str, float]]:
+    """What threshold would meet each sensitivity on this set, and the specificity it leaves."""
+    y = np.asarray(y_true, dtype=int)
+    p = np.asarray(p_positive, dtype=float)
+    rows = []
+    for target in sensitivities:
+        t = threshold_for_sensitivity(y, p, target)
+        pred = p >= t
+        rows.append({"sensitivity_target": float(target), "threshold": t,
+                     "sensitivity": float(pred[y == 1].mean()) if (y == 1).any() else None,
+                     "specificity": float((~pred[y == 0]).mean()) if (y == 0).any() else None})
+    return rows

@@ -1,0 +1,76 @@
+"""Site calibration: a model's operating point, chosen on a small labelled set from the site."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..classifier import Classifier
+from .calibration import (
+    apply_temperature,
+    check_calibration_set,
+    choose_threshold,
+    expected_calibration_error,
+    fit_temperature,
+)
+from .metrics import compute_metrics
+from .sets import calibration_report, predict_set
+
+
+def calibrate(classifier: Classifier, data: Any, rule: str = "sensitivity",
+              target: float | None = 0.95, temperature: bool = False,
+              progress: bool = False) -> Classifier:
+    """A copy of ``classifier`` with its threshold (and optionally temperature) set on ``data``.
+
+    Parameters
+    ----------
+    classifier
+        The model to calibrate; it is not changed (the copy shares its Keras model).
+    data
+        A labelled set in any form :func:`~xaixray.evaluation.predict_set` takes: a folder
+        (``DIR/test/`` or ``DIR/{NORMAL,PNEUMONIA}/``), an ImageSet, phantoms or images with labels.
+        Never train on it.
+    rule, target
+        ``"sensitivity"`` (the highest threshold keeping sensitivity >= ``target``),
+        ``"specificity"`` (the lowest keeping specificity >= ``target``) or ``"youden"``.
+    temperature
+        Also fit temperature scaling (one parameter, minimising the negative log-likelihood);
+        the threshold is then chosen on the rescaled probabilities.
+
+    Returns
+    -------
+    Classifier
+        With ``threshold``, ``temperature`` and ``info["calibration"]``: the rule, the set's size
+        and class counts, the temperature, ECE before and after, and the metrics at the new
+        threshold with bootstrap 95% intervals.
+
+    Raises
+    ------
+    DataError
+        If the set has one class only or fewer than 10 images of a class.
+    """
+    y, proba, failures = predict_set(classifier, data, progress=progress)
+    check_calibration_set(y)
+    p = proba[:, 1]
+    t_fit = fit_temperature(y, p) if temperature else 1.0
+    p_cal = apply_temperature(p, t_fit) if temperature else p
+    threshold, rule_text = choose_threshold(y, p_cal, rule, target)
+    metrics = compute_metrics(y, p_cal, threshold, classifier.class_names)
+    report = calibration_report(y, p_cal, threshold)
+    info = dict(classifier.info)
+    info["calibration"] = {
+        "rule": rule_text,
+        "data": str(data) if isinstance(data, (str, bytes)) or hasattr(data, "__fspath__")
+        else type(data).__name__,
+        "n": int(len(y)),
+        "counts": {name: int((y == i).sum()) for i, name in enumerate(classifier.class_names)},
+        "unreadable": len(failures),
+        "previous_threshold": classifier.threshold,
+        "temperature": t_fit * classifier.temperature,
+        "ece_before": expected_calibration_error(y, p),
+        "ece_after": report["ece"],
+        "metrics": {k: metrics[k] for k in ("threshold", "accuracy", "roc_auc", "sensitivity",
+                                            "specificity", "confusion_matrix")},
+        "intervals": report["intervals"],
+    }
+    return Classifier(classifier.model, classifier.preprocessing, classifier.class_names,
+                      threshold, classifier.name, info, classifier.temperature * t_fit)
