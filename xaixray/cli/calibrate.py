@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from .common import add_model_overrides, existing_path, model_arg
@@ -63,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
 
     clf = load_classifier(args)
     calibrated = calibrate(clf, args.data, rule, target, temperature=args.temperature,
-                           progress=True)
+                           progress=sys.stderr.isatty())
     c = calibrated.info["calibration"]
     counts = ", ".join(f"{n} {k}" for k, n in c["counts"].items())
     print(f"{clf.name}: calibrated on {c['n']} images ({counts}) in {args.data}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from .common import add_model_overrides, existing_path, model_arg
@@ -41,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
     clf = load_classifier(args)
     images = load_folder(args.data, split="test")
     print(f"{clf.name}: evaluating on {len(images)} images in {images.root} {images.counts()}")
-    result = evaluate(clf, images, progress=True)
+    result = evaluate(clf, images, progress=sys.stderr.isatty())
     m = {**result.metrics, "model": str(args.model), "data": str(images.root)}
     print(format_metrics(m))
     if args.json:
