@@ -24,7 +24,7 @@ weights = None if args.weights == "none" else args.weights
 
 size = {"input_size": (64, 64)} if args.quick else {}
 if args.quick:
-    train, val, test = (make_phantoms(n, 64, seed=s) for n, s in ((200, 0), (60, 1), (60, 2)))
+    train, val, test = (make_phantoms(n, 64, seed=s) for n, s in ((120, 0), (40, 1), (40, 2)))
 else:
     train, val, test = args.data, None, args.data
 
@@ -45,7 +45,7 @@ xray = [p for p in xaixray.sample_images() if "PNEUMONIA" in p.name][0]
 # panel saying it needs a convolutional layer, and the other methods would still run
 plan = {"mobilenet": ["gradcam"], "row_lstm": ["lime", "shap"]}
 for name, methods in plan.items():
-    [result] = xaixray.explain(models[name], xray, methods=methods, num_samples=300,
-                               max_evals=300)
+    [result] = xaixray.explain(models[name], xray, methods=methods, num_samples=200,
+                               max_evals=200)
     page = xaixray.write_report(result, args.out / name, overwrite=True)
     print(f"{name}: {result.prediction_name} (P = {result.probability:.2f}); open {page}")

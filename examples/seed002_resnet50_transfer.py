@@ -34,7 +34,7 @@ trainable = sum(layer.trainable for layer in clf.model.layers[0].layers)
 print(f"{clf.name}: {trainable} trainable base layers, weights={clf.info['weights']}")
 
 if args.quick:
-    train, val, test = (make_phantoms(n, 64, seed=s) for n, s in ((120, 0), (40, 1), (40, 2)))
+    train, val, test = (make_phantoms(n, 64, seed=s) for n, s in ((80, 0), (24, 1), (24, 2)))
 else:
     train, val, test = args.data, None, args.data
 xaixray.train(clf, train, val, epochs=2 if args.quick else 15, verbose=2)  # Adam 1e-4, BCE

@@ -21,10 +21,11 @@ source.add_argument("--data", type=Path, help="Kaggle-layout folder with train/ 
 parser.add_argument("--out", type=Path, default=Path("example-out/seed003"))
 args = parser.parse_args()
 
-clf = xaixray.build("gray_cnn_lstm", seed=0)  # BinaryFocalCrossentropy(gamma=2), Adam 1e-3
+size = {"input_size": (64, 64)} if args.quick else {}  # the seed's input is 128x128x1
+clf = xaixray.build("gray_cnn_lstm", seed=0, **size)  # BinaryFocalCrossentropy(gamma=2)
 print(clf, "loss:", clf.info["loss"])
 if args.quick:
-    train, val = make_phantoms(160, 128, seed=0), make_phantoms(40, 128, seed=1)
+    train, val = make_phantoms(160, 64, seed=0), make_phantoms(40, 64, seed=1)
     xaixray.train(clf, train, val, epochs=2, verbose=2)
 else:  # validation split from train/ by patient; threshold kept at >= 0.97 sensitivity
     xaixray.train(clf, args.data, epochs=30, verbose=2, sensitivity=0.97)
