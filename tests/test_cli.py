@@ -61,12 +61,14 @@ def test_train_evaluate_predict(phantom_folder, tmp_path):
     out = tmp_path / "model.keras"
     r = run_cli("train", "--arch", "compact_cnn", "--data", str(phantom_folder), "--out", str(out),
                 "--epochs", "1", "--input-size", "32", "--batch-size", "8",
-                "--val-fraction", "0.25", "--seed", "1", "--split-seed", "0")
+                "--val-fraction", "0.25", "--seed", "1", "--split-seed", "0",
+                "--strategy", "mirrored")  # tf.distribute's mirrored path, on the CPU device
     assert r.returncode == 0, r.stderr
     assert out.exists() and out.with_suffix(".history.json").exists()
     info = read_metadata(out)["info"]
     assert info["validation_split"] == {"grouped_by": "patient", "fraction": 0.25, "seed": 0}
     assert info["training"]["seed"] == 1
+    assert info["strategy"] == {"name": "mirrored", "replicas": 1}
     assert out.with_suffix(".curves.png").exists()
     assert "Traceback" not in r.stderr and "cuda" not in r.stderr.lower()
 

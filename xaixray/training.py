@@ -33,6 +33,8 @@ from .data import (
 from .errors import DataError
 from .evaluation import compute_metrics, threshold_for_sensitivity
 
+STRATEGIES = ("default", "mirrored", "multiworker")
+
 VALIDATION_KEYS = ("n", "threshold", "accuracy", "roc_auc", "sensitivity", "specificity",
                    "precision", "f1", "confusion_matrix")
 
@@ -181,3 +183,29 @@ def _arrays(data: Any, pre: Any) -> tuple[np.ndarray, np.ndarray, list[str]]:
         raise DataError(f"{len(images)} images but {len(labels)} labels")
     x, ok, failures = decode_images(images, pre)
     return x, np.asarray(labels, dtype=int)[ok], failures
+
+
+def distribution_strategy(name: str = "default") -> Any:
+    """A ``tf.distribute`` strategy by name; build and compile the model inside its ``scope()``.
+
+    ``"default"`` is TensorFlow's no-op strategy (one device). ``"mirrored"`` is
+    ``MirroredStrategy``: one replica per local GPU (or the CPU when there is none), gradients
+    all-reduced. ``"multiworker"`` is ``MultiWorkerMirroredStrategy`` across hosts, configured by
+    the ``TF_CONFIG`` environment variable on each worker (every worker runs the same command).
+
+    Examples
+    --------
+    >>> strategy = distribution_strategy("mirrored")                 # doctest: +SKIP
+    >>> with strategy.scope():                                        # doctest: +SKIP
+    ...     clf = xaixray.build("gray_cnn_lstm")
+    >>> xaixray.train(clf, "chest_xray", batch_size=32 * strategy.num_replicas_in_sync)
+    """
+    import tensorflow as tf
+
+    if name == "default":
+        return tf.distribute.get_strategy()
+    if name == "mirrored":
+        return tf.distribute.MirroredStrategy()
+    if name == "multiworker":
+        return tf.distribute.MultiWorkerMirroredStrategy()
+    raise DataError(f"unknown strategy {name!r}; choose from {', '.join(STRATEGIES)}")

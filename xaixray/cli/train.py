@@ -44,6 +44,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--split-seed", type=int, metavar="N",
                    help="seed of the patient-grouped validation split (default: --seed); keep "
                         "it fixed to compare training seeds on the same validation images")
+    p.add_argument("--strategy", choices=("default", "mirrored", "multiworker"),
+                   default="default",
+                   help="tf.distribute strategy: mirrored = all local GPUs; multiworker = across "
+                        "hosts, configured by TF_CONFIG (run the same command on every worker)")
     p.add_argument("--overwrite", action="store_true", help="replace existing output files")
     p.set_defaults(func=run)
 
@@ -67,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
     from ..files import write_json
     from ..plots import plot_history
     from ..reports import save_figure
-    from ..training import train
+    from ..training import distribution_strategy, train
 
     train_set = load_folder(args.data, split="train")
     if args.val is not None:
@@ -84,7 +88,10 @@ def run(args: argparse.Namespace) -> int:
                "equalize": args.equalize, "learning_rate": args.learning_rate}
     if arch.transfer:
         options["weights"] = weights
-    clf = models.build(args.arch, **options)
+    strategy = distribution_strategy(args.strategy)
+    with strategy.scope():  # variables and optimizer state live on the strategy's devices
+        clf = models.build(args.arch, **options)
+    clf.info["strategy"] = {"name": args.strategy, "replicas": strategy.num_replicas_in_sync}
     clf.info["data"] = str(args.data)
     clf.info["validation_split"] = split
     history = train(clf, train_set, val_set, epochs=args.epochs, batch_size=args.batch_size,
