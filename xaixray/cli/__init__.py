@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from ..errors import XaixrayError
 from ..version import __version__
 
-COMMANDS = ("models", "train", "evaluate", "calibrate", "predict", "explain", "demo",
+COMMANDS = ("models", "train", "evaluate", "calibrate", "predict", "explain", "index", "demo",
             "samples")
 
 
@@ -69,7 +69,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        if args.command not in ("models", "samples"):
+        if args.command not in ("models", "samples", "index"):
             import_tensorflow_quietly()
         return int(args.func(args) or 0)
     except XaixrayError as exc:

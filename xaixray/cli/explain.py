@@ -29,6 +29,17 @@ def positive_int(text: str) -> int:
     return value
 
 
+def shard_arg(text: str) -> tuple[int, int]:
+    """argparse type: ``K/N`` with 0 <= K < N."""
+    from ..errors import XaixrayError
+    from ..run.shards import parse_shard
+
+    try:
+        return parse_shard(text)
+    except XaixrayError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "explain", help="explain predictions with Grad-CAM, LIME and SHAP (figure + report)",
@@ -57,6 +68,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="SHAP: model evaluations per explanation (default: 1000)")
     p.add_argument("--layer", metavar="NAME",
                    help="Grad-CAM: layer to use (default: the last convolutional feature map)")
+    p.add_argument("--shard", type=shard_arg, metavar="K/N",
+                   help="explain only every N-th input from the K-th (K from 0), into the same "
+                        "--out as the other shards; then run `xaixray index OUT`")
+    p.add_argument("--resume", action="store_true",
+                   help="skip inputs whose report in --out is complete; redo incomplete ones")
     add_model_overrides(p)
     p.set_defaults(func=run)
 
@@ -83,9 +99,16 @@ def run(args: argparse.Namespace) -> int:
         clf, paths, args.out, methods=args.methods, target=args.target, seed=args.seed,
         overwrite=args.overwrite, progress=sys.stderr.isatty(),
         on_message=lambda msg: tqdm.write(f"xaixray explain: {msg}", file=sys.stderr),
-        num_samples=args.num_samples, max_evals=args.max_evals, layer=args.layer)
+        num_samples=args.num_samples, max_evals=args.max_evals, layer=args.layer,
+        shard=args.shard, resume=args.resume)
     failures = problems + result.failures
-    if result.index is not None:
+    if result.resumed:
+        print(f"{result.resumed} complete report(s) kept from an earlier run")
+    if args.shard is not None:
+        k, n = args.shard
+        print(f"shard {k}/{n}: {len(result.reports)} report(s) in {result.out}; when every "
+              f"shard is done, run: xaixray index {result.out}")
+    elif result.index is not None:
         print(f"{len(result.reports)} report(s) in {result.out}; open {result.index}")
     elif result.reports:
         print(f"report: {result.reports[0]}")

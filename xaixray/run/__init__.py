@@ -5,6 +5,7 @@ The CLI, ``xaixray demo`` and the web app call these; so can any script.
 
 from .explanations import DEFAULT_OUT, ExplainRun, explain, explain_paths
 from .predictions import FilePrediction, predict_files
+from .shards import index_reports, parse_shard
 
 __all__ = [
     "DEFAULT_OUT",
@@ -12,5 +13,7 @@ __all__ = [
     "FilePrediction",
     "explain",
     "explain_paths",
+    "index_reports",
+    "parse_shard",
     "predict_files",
 ]

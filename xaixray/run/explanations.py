@@ -28,6 +28,7 @@ from ..explainers import (
 )
 from ..imaging import ImageLike, as_image_list
 from ..reports import FILES, folder_names, prepare_folder, write_index, write_report
+from .shards import index_entry, is_complete, shard_indices, write_shard_summary
 
 DEFAULT_OUT = "xaixray-out"
 
@@ -102,6 +103,8 @@ class ExplainRun:
         One line per image that could not be explained.
     warnings
         One line per method that could not run (each message once).
+    resumed
+        How many of ``reports`` were complete already and skipped (``resume=True``).
     """
 
     out: Path
@@ -109,6 +112,7 @@ class ExplainRun:
     index: Path | None = None
     failures: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    resumed: int = 0
 
     @property
     def ok(self) -> bool:
@@ -127,6 +131,7 @@ def explain_paths(classifier: Classifier, paths: Sequence[str | os.PathLike],
                   target: int | str | None = None, seed: int = 0, overwrite: bool = False,
                   progress: bool = False, on_message: Callable[[str], None] | None = None,
                   params: Mapping[str, Mapping[str, Any]] | None = None,
+                  shard: tuple[int, int] | None = None, resume: bool = False,
                   **options: Any) -> ExplainRun:
     """Explain image files and write one report folder per image (plus ``index.html``).
 
@@ -155,6 +160,16 @@ def explain_paths(classifier: Classifier, paths: Sequence[str | os.PathLike],
     params, options
         Method parameters, as in :func:`explain` (``num_samples=``,
         ``max_evals=``, ``layer=``...).
+    shard
+        ``(K, N)``: explain only every N-th path from the K-th (0-based). Folder names are
+        computed over all ``paths``, so N shards writing into the same ``out`` explain every
+        input exactly once. A shard writes ``out/_shards/K-of-N.json`` instead of an index;
+        :func:`~xaixray.run.shards.index_reports` (``xaixray index``) merges them. An existing
+        ``out`` is accepted; existing report folders are still never replaced without
+        ``overwrite``.
+    resume
+        Skip inputs whose report folder is complete (all its files renamed into place); an
+        incomplete one is written again. An existing ``out`` is accepted.
 
     Returns
     -------
@@ -173,17 +188,28 @@ def explain_paths(classifier: Classifier, paths: Sequence[str | os.PathLike],
     explainers, errors = make_explainers(classifier, order, seed, params, **options)
     if not explainers:
         raise ExplainerError("; ".join(f"{m}: {msg}" for m, msg in errors.items()))
-    run = ExplainRun(prepare_folder(out, overwrite))
+    run = ExplainRun(prepare_folder(out, overwrite or resume or shard is not None))
     say = on_message or (lambda _msg: None)
     for m, msg in errors.items():
         run.warnings.append(f"{m}: {msg}")
         say(f"warning: {m}: {msg}")
     entries: list[dict] = []
-    names = folder_names(paths)
-    bar = _progress(len(paths), progress)
+    names = folder_names(paths)  # over every input, so that shards agree on them
+    chosen = shard_indices(len(paths), shard)
+    bar = _progress(len(chosen), progress)
     try:
-        for path, name in zip(paths, names):
+        for path, name in ((paths[i], names[i]) for i in chosen):
             bar.set_postfix_str(_short(Path(path).name), refresh=False)
+            folder = Path(out) / name
+            if resume and is_complete(folder):
+                run.reports.append(folder / FILES["html"])
+                entries.append(index_entry(folder))
+                run.resumed += 1
+                bar.update()
+                continue
+            if resume:  # temporaries of a run that was killed before it could remove them
+                for stale in folder.glob(".xaixray-*"):
+                    stale.unlink(missing_ok=True)
             try:
                 image = PreparedImage.load(classifier, path)
             except ImageError as exc:
@@ -198,21 +224,20 @@ def explain_paths(classifier: Classifier, paths: Sequence[str | os.PathLike],
                     run.warnings.append(line)
                     say(f"warning: {path}: {line}")
             try:
-                page = write_report(result, Path(out) / name, overwrite=overwrite)
+                page = write_report(result, folder, overwrite=overwrite or resume)
             except (OSError, ValueError) as exc:  # ReportError is an OSError
                 run.failures.append(f"{path}: report not written ({exc})")
                 say(f"skipped {path}: report not written ({exc})")
                 bar.update()
                 continue
             run.reports.append(page)
-            entries.append({"link": f"{name}/{FILES['html']}", "source": str(path),
-                            "prediction": result.prediction_name,
-                            "probability": result.probability, "model": classifier.name,
-                            "errors": result.errors})
+            entries.append(index_entry(folder))
             bar.update()
     finally:
         bar.close()
-    if len(paths) > 1:
+    if shard is not None:
+        write_shard_summary(Path(out), shard, run.reports, run.failures, run.warnings)
+    elif len(paths) > 1:
         run.index = write_index(out, entries, run.failures,
                                 title=f"xaixray explanations: {classifier.name}")
     return run
