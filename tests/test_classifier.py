@@ -134,3 +134,50 @@ def test_mismatched_override_is_refused(tmp_path):
     _plain_softmax_model().save(path)
     with pytest.raises(ModelError, match="expects"):
         Classifier.load(path, channels=1)
+
+
+# ---------------------------------------------------------------------- safe loading
+def _lambda_model():
+    return keras.Sequential([keras.Input((16, 16, 1)), keras.layers.Lambda(lambda x: x * 2.0),
+                             keras.layers.GlobalAveragePooling2D(),
+                             keras.layers.Dense(1, activation="sigmoid")])
+
+
+@pytest.mark.parametrize("suffix", [".keras", ".h5"])
+def test_lambda_models_are_refused_unless_unsafe(tmp_path, suffix, capsys):
+    from xaixray.cli import main
+
+    path = tmp_path / f"lambda{suffix}"
+    _lambda_model().save(path)
+    with pytest.raises(ModelError, match="safe mode") as info:
+        Classifier.load(path)
+    message = str(info.value)
+    assert "--unsafe" in message and "unsafe=True" in message and "\n" not in message
+    assert Classifier.load(path, unsafe=True).output_kind == "sigmoid"  # the explicit opt-in
+
+    image = tmp_path / "x.png"
+    import cv2
+
+    cv2.imwrite(str(image), np.zeros((20, 20), np.uint8))
+    assert main(["predict", str(path), str(image)]) == 1
+    err = capsys.readouterr().err
+    assert "--unsafe" in err and "Traceback" not in err
+    assert main(["predict", str(path), str(image), "--unsafe"]) == 0
+
+
+def test_old_keras_is_refused_at_load_time(tiny_model_path, monkeypatch):
+    from pathlib import Path
+
+    monkeypatch.setattr(keras, "__version__", "3.13.2")
+    with pytest.raises(ModelError, match=r"Keras 3\.13\.2 .*keras>=3\.14") as info:
+        Classifier.load(tiny_model_path)
+    assert "\n" not in str(info.value)
+
+    from xaixray.classifier import MIN_KERAS, check_keras_version
+
+    check_keras_version("3.14.0")
+    check_keras_version("4.0.1")
+    with pytest.raises(ModelError):
+        check_keras_version("3.9.2")
+    pyproject = (Path(__file__).parents[1] / "pyproject.toml").read_text()
+    assert f'"keras>={".".join(map(str, MIN_KERAS))}",' in pyproject

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import zipfile
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
@@ -29,6 +30,9 @@ if TYPE_CHECKING:  # pragma: no cover
 
 METADATA_NAME = "xaixray.json"
 FORMAT_VERSION = 1
+MIN_KERAS = (3, 14)
+"""Oldest Keras whose model loading has the published safe-mode and archive fixes (up to
+CVE-2025-9905 and the 3.14.0 path-traversal fix); also the floor in ``pyproject.toml``."""
 DEFAULT_MODEL = "default"
 _CHUNK = 64
 
@@ -113,22 +117,34 @@ class Classifier:
                    name or getattr(model, "name", "model"))
 
     @classmethod
-    def load(cls, path: str | os.PathLike = DEFAULT_MODEL, **overrides: Any) -> Classifier:
-        """Load a ``.keras`` file (written by xaixray or by plain Keras) or ``"default"``.
+    def load(cls, path: str | os.PathLike = DEFAULT_MODEL, *, unsafe: bool = False,
+             **overrides: Any) -> Classifier:
+        """Load a ``.keras`` file (written by xaixray or by plain Keras), a legacy ``.h5`` file
+        or ``"default"``.
 
         Files written by xaixray carry their preprocessing, class names and threshold; for other
         files these are inferred as in :meth:`from_keras`. ``overrides`` (``input_size``,
         ``channels``, ``scaling``, ``layout``, ``equalize``, ``class_names``, ``threshold``,
-        ``name``) win over
-        both. Keras safe mode stays on: files with Python lambdas are refused.
+        ``name``) win over both.
+
+        Keras safe mode is on: a file holding Python code that would run on loading (a
+        ``Lambda`` layer, for example) is refused. ``unsafe=True`` turns safe mode off, only for
+        files you trust. Keras older than :data:`MIN_KERAS` is refused, since its safe mode can
+        be bypassed.
         """
         import keras
 
+        check_keras_version(keras.__version__)
         path = _resolve_model_path(path)
         meta = read_metadata(path)
         try:
-            model = keras.saving.load_model(path, compile=False, safe_mode=True)
+            model = keras.saving.load_model(path, compile=False, safe_mode=not unsafe)
         except Exception as exc:  # noqa: BLE001 - Keras raises many kinds; report one line
+            if not unsafe and "safe_mode" in str(exc):
+                raise ModelError(
+                    f"{path}: refused by Keras safe mode: the file holds Python code (such as a "
+                    "Lambda layer) that would run on loading; only for files you trust, load it "
+                    "with --unsafe (Classifier.load(..., unsafe=True))") from None
             raise ModelError(f"{path}: cannot load as a Keras model ({one_line(exc)})") from None
         if meta is None:
             return cls.from_keras(model, **{"name": Path(path).stem, **_drop_none(overrides)})
@@ -262,6 +278,21 @@ class Classifier:
 
 
 # ---------------------------------------------------------------------- helpers
+def check_keras_version(version: str) -> None:
+    """Refuse a Keras older than :data:`MIN_KERAS`: its safe mode does not protect model files.
+
+    Raises
+    ------
+    ModelError
+        One line naming the installed version and the one needed.
+    """
+    numbers = [int(n) for n in re.findall(r"\d+", str(version))[:2]]
+    if len(numbers) < 2 or tuple(numbers) < MIN_KERAS:
+        need = ".".join(map(str, MIN_KERAS))
+        raise ModelError(f"Keras {version} cannot load model files safely (its safe mode can be "
+                         f"bypassed); xaixray needs keras>={need}: pip install -U 'keras>={need}'")
+
+
 def read_metadata(path: str | os.PathLike) -> dict | None:
     """xaixray's metadata inside a ``.keras`` file, or ``None`` for a plain Keras file."""
     path = Path(path)
@@ -347,4 +378,4 @@ def _drop_none(d: dict) -> dict:
     return {k: v for k, v in d.items() if v is not None}
 
 
-__all__ = ["Classifier", "final_layer", "read_metadata"]
+__all__ = ["MIN_KERAS", "Classifier", "check_keras_version", "final_layer", "read_metadata"]

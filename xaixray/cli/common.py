@@ -53,6 +53,9 @@ def add_model_overrides(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--channels", type=int, choices=(1, 3))
     g.add_argument("--input-size", type=input_size, metavar="HxW")
     g.add_argument("--threshold", type=float, help="decision threshold on P(PNEUMONIA)")
+    parser.add_argument("--unsafe", action="store_true",
+                        help="turn Keras safe mode off, so that model files holding Python code "
+                             "(Lambda layers) load: only for files you trust")
 
 
 def load_classifier(args: argparse.Namespace):
@@ -62,7 +65,8 @@ def load_classifier(args: argparse.Namespace):
     overrides = {k: getattr(args, k, None)
                  for k in ("scaling", "layout", "equalize", "channels", "input_size",
                            "threshold")}
-    return Classifier.load(args.model, **{k: v for k, v in overrides.items() if v is not None})
+    return Classifier.load(args.model, unsafe=bool(getattr(args, "unsafe", False)),
+                           **{k: v for k, v in overrides.items() if v is not None})
 
 
 def images_from_args(args: argparse.Namespace, command: str
