@@ -181,3 +181,34 @@ def test_old_keras_is_refused_at_load_time(tiny_model_path, monkeypatch):
         check_keras_version("3.9.2")
     pyproject = (Path(__file__).parents[1] / "pyproject.toml").read_text()
     assert f'"keras>={".".join(map(str, MIN_KERAS))}",' in pyproject
+
+
+# ---------------------------------------------------------------------- model file suffixes
+@pytest.mark.parametrize("name", ["m.hdf5", "M.H5", "M.HDF5", "m.h5"])
+def test_legacy_hdf5_files_load_under_every_spelling(tmp_path, name, rng):
+    model = _plain_softmax_model()
+    path = tmp_path / name
+    model.save(tmp_path / "m.h5")
+    if name != "m.h5":
+        (tmp_path / "m.h5").rename(path)
+    clf = Classifier.load(path)
+    image = rng.integers(0, 256, (40, 40), dtype=np.uint8)
+    expected = np.asarray(model(clf.preprocessing.fit(image)[None] / 255.0))
+    np.testing.assert_allclose(clf.predict_proba(image), expected, rtol=1e-5)
+
+
+def test_upper_case_keras_files_save_and_load(tiny_classifier, tmp_path):
+    path = tiny_classifier.save(tmp_path / "MODEL.KERAS")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["MODEL.KERAS"]
+    assert read_metadata(path)["name"] == "tiny"
+    assert Classifier.load(path).name == "tiny"
+
+
+def test_one_list_of_model_suffixes():
+    from xaixray import classifier
+    from xaixray.cli import common
+
+    assert common.MODEL_SUFFIXES is classifier.MODEL_SUFFIXES
+    for name in ("a.keras", "a.KERAS", "a.h5", "a.H5", "a.hdf5", "a.HDF5"):
+        assert common.split_model_and_inputs([name, "x.png"], None) == (name, ["x.png"])
+    assert common.split_model_and_inputs(["x.png"], None) == ("default", ["x.png"])

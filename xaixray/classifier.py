@@ -11,8 +11,11 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
+import tempfile
 import zipfile
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -30,6 +33,10 @@ if TYPE_CHECKING:  # pragma: no cover
 
 METADATA_NAME = "xaixray.json"
 FORMAT_VERSION = 1
+MODEL_SUFFIXES = (".keras", ".h5", ".hdf5")
+"""Suffixes of the model files xaixray loads, in any case: the Keras archive and legacy HDF5."""
+LEGACY_SUFFIXES = (".h5", ".hdf5")
+"""Legacy HDF5 model files: loaded (without xaixray metadata), never written."""
 MIN_KERAS = (3, 14)
 """Oldest Keras whose model loading has the published safe-mode and archive fixes (up to
 CVE-2025-9905 and the 3.14.0 path-traversal fix); also the floor in ``pyproject.toml``."""
@@ -138,7 +145,8 @@ class Classifier:
         path = _resolve_model_path(path)
         meta = read_metadata(path)
         try:
-            model = keras.saving.load_model(path, compile=False, safe_mode=not unsafe)
+            with _keras_spelling(path) as spelled:
+                model = keras.saving.load_model(spelled, compile=False, safe_mode=not unsafe)
         except Exception as exc:  # noqa: BLE001 - Keras raises many kinds; report one line
             if not unsafe and "safe_mode" in str(exc):
                 raise ModelError(
@@ -259,11 +267,12 @@ class Classifier:
         moved into place, so a failed save never leaves a half-written file.
         """
         path = Path(path)
-        if path.suffix != ".keras":
-            raise ModelError(f"{path}: model files must end in .keras")
+        if path.suffix.lower() != ".keras":
+            raise ModelError(f"{path}: model files must end in .keras (legacy "
+                             f"{'/'.join(LEGACY_SUFFIXES)} files are read, not written)")
         if path.exists() and not overwrite:
             raise ModelError(f"{path}: already exists (pass overwrite=True or --overwrite)")
-        with atomic_path(path) as tmp:
+        with atomic_path(path, suffix=".keras") as tmp:
             self.model.save(tmp, overwrite=True)
             with zipfile.ZipFile(tmp, "a") as zf:
                 zf.writestr(METADATA_NAME, to_json(self.metadata()))
@@ -302,7 +311,7 @@ def read_metadata(path: str | os.PathLike) -> dict | None:
                 return None
             return json.loads(zf.read(METADATA_NAME))
     except zipfile.BadZipFile:
-        if path.suffix == ".h5":
+        if path.suffix.lower() in LEGACY_SUFFIXES:
             return None
         raise ModelError(f"{path}: not a Keras .keras model file (not a zip archive)") from None
     except (json.JSONDecodeError, UnicodeDecodeError):
@@ -323,9 +332,27 @@ def _resolve_model_path(path: str | os.PathLike) -> str:
     if p.suffix.lower() in (".pkl", ".pickle", ".joblib", ".sav"):
         raise ModelError(f"{p}: pickled models are refused (unsafe to load); save the model "
                          "with model.save('model.keras') and load that")
-    if p.suffix.lower() not in (".keras", ".h5", ".hdf5"):
-        raise ModelError(f"{p}: expected a .keras model file")
+    if p.suffix.lower() not in MODEL_SUFFIXES:
+        raise ModelError(f"{p}: expected a .keras model file (or a legacy "
+                         f"{'/'.join(LEGACY_SUFFIXES)} file)")
     return str(p)
+
+
+@contextmanager
+def _keras_spelling(path: str) -> Iterator[str]:
+    """``path``, or a link to it whose suffix is in lower case: Keras reads ``.keras``,
+    ``.h5`` and ``.hdf5`` only as spelled so (``.KERAS`` is "not supported")."""
+    suffix = Path(path).suffix
+    if suffix == suffix.lower():
+        yield path
+        return
+    with tempfile.TemporaryDirectory(prefix="xaixray-") as folder:
+        alias = os.path.join(folder, "model" + suffix.lower())
+        try:
+            os.symlink(os.path.abspath(path), alias)
+        except OSError:  # no symbolic links here (some Windows set-ups): a private copy
+            shutil.copyfile(path, alias)
+        yield alias
 
 
 def _input_shape(model: Any) -> tuple:
@@ -378,4 +405,11 @@ def _drop_none(d: dict) -> dict:
     return {k: v for k, v in d.items() if v is not None}
 
 
-__all__ = ["MIN_KERAS", "Classifier", "check_keras_version", "final_layer", "read_metadata"]
+__all__ = [
+    "MIN_KERAS",
+    "MODEL_SUFFIXES",
+    "Classifier",
+    "check_keras_version",
+    "final_layer",
+    "read_metadata",
+]

@@ -39,14 +39,16 @@ def to_json(obj: Any) -> str:
 
 
 @contextmanager
-def atomic_path(path: str | os.PathLike) -> Iterator[str]:
+def atomic_path(path: str | os.PathLike, suffix: str | None = None) -> Iterator[str]:
     """Yield a temporary path beside ``path``; on success move it into place, else remove it.
 
-    Whoever writes the temporary file, ``path`` is either untouched or complete.
+    Whoever writes the temporary file, ``path`` is either untouched or complete. The temporary
+    file ends in ``suffix`` (default: ``path``'s), for writers that go by the suffix.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".xaixray-", suffix=path.suffix)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".xaixray-",
+                               suffix=path.suffix if suffix is None else suffix)
     os.close(fd)
     try:
         yield tmp

@@ -7,6 +7,7 @@ import sys
 from collections.abc import Iterable
 from pathlib import Path
 
+from ..classifier import MODEL_SUFFIXES
 from ..imaging import is_image_file
 
 
@@ -109,13 +110,12 @@ def warn(command: str, message: str) -> None:
     print(f"xaixray {command}: {message}", file=sys.stderr)
 
 
-MODEL_SUFFIXES = (".keras", ".h5", ".hdf5")
-
 
 def split_model_and_inputs(items: list[str], model: str | None) -> tuple[str, list[str]]:
     """Tell the model from the images in ``MODEL IMAGE...`` / ``IMAGE...`` argument lists.
 
-    The first item is the model when it ends in ``.keras``/``.h5`` or is ``default``; otherwise
+    The first item is the model when it ends in one of
+    :data:`~xaixray.classifier.MODEL_SUFFIXES` (any case) or is ``default``; otherwise
     ``--model`` (or the bundled default model) is used.
     """
     if model is None and items and (items[0] == "default" or
