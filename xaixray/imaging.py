@@ -35,9 +35,10 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
     Parameters
     ----------
     path
-        JPEG, PNG, BMP, TIFF or WebP file. 16-bit images are rescaled to 8 bits by their own
-        range; an alpha channel is dropped; colour images with three equal channels become
-        grayscale.
+        JPEG, PNG, BMP, TIFF or WebP file. An EXIF orientation tag is honoured (the image comes
+        back upright, as a viewer shows it); 16-bit images are rescaled to 8 bits by their own
+        range; an alpha channel is dropped; CMYK becomes RGB; colour images with three equal
+        channels become grayscale.
 
     Raises
     ------
@@ -58,7 +59,9 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
     if data.size == 0:
         raise ImageError(f"{p}: file is empty")
     try:
-        image = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
+        # any depth (16-bit stays 16-bit) and any colour, with the EXIF orientation applied:
+        # IMREAD_UNCHANGED would ignore the orientation and return CMYK as four channels
+        image = cv2.imdecode(data, cv2.IMREAD_ANYDEPTH | cv2.IMREAD_ANYCOLOR)
     except cv2.error as exc:  # e.g. more pixels than OpenCV will decode
         raise ImageError(f"{p}: cannot be decoded ({one_line(exc, 160, last=True)})") from None
     if image is None:
@@ -76,12 +79,16 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
 def to_uint8_image(image: Any) -> np.ndarray:
     """Normalise an in-memory image to ``uint8`` ``(H, W)`` or ``(H, W, 3)``.
 
-    Accepts PIL images and arrays shaped ``(H, W)``, ``(H, W, 1)``, ``(H, W, 3)`` or ``(H, W, 4)``.
-    ``uint8`` is kept; ``uint16`` and other integer types are rescaled by their own range; floats
-    are taken as [0, 1] when their maximum is at most 1, else as 0–255.
+    Accepts PIL images (turned upright by their EXIF orientation) and arrays shaped ``(H, W)``,
+    ``(H, W, 1)``, ``(H, W, 3)`` or ``(H, W, 4)``. ``uint8`` is kept; ``uint16`` and other
+    integer types are rescaled by their own range; floats are taken as [0, 1] when their maximum
+    is at most 1, else as 0–255.
     """
     if not isinstance(image, np.ndarray):
         if hasattr(image, "convert") and hasattr(image, "mode"):  # PIL image
+            from PIL import ImageOps
+
+            image = ImageOps.exif_transpose(image)  # upright, as the EXIF orientation says
             mode = image.mode
             if mode in ("I;16", "I;16B", "I", "F"):
                 image = np.asarray(image)
