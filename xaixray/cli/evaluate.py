@@ -25,6 +25,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    import sys
+
     from .common import load_classifier, refuse_existing, warn
 
     outputs = ([args.json] if args.json else []) + (
@@ -40,17 +42,23 @@ def run(args: argparse.Namespace) -> int:
     clf = load_classifier(args)
     images = load_folder(args.data, split="test")
     print(f"{clf.name}: evaluating on {len(images)} images in {images.root} {images.counts()}")
-    result = evaluate(clf, images, progress=True)
+    result = evaluate(clf, images, progress=sys.stderr.isatty())
     m = {**result.metrics, "model": str(args.model), "data": str(images.root)}
     print(format_metrics(m))
     if args.json:
         write_json(args.json, m)
         print(f"wrote {args.json}")
+    if not result.both_classes:
+        only = clf.class_names[int(result.y_true[0])]
+        warn("evaluate", f"ROC AUC and the ROC curve need images of both classes; the readable "
+                         f"images are all {only}, so they are skipped")
     if args.plots:
         save_figure(plot_confusion_matrix(m, title=clf.name), args.plots / "confusion_matrix.png")
-        save_figure(plot_roc(result.y_true, result.p_positive, clf.threshold, title=clf.name),
-                    args.plots / "roc.png")
-        print(f"wrote {args.plots / 'confusion_matrix.png'} and {args.plots / 'roc.png'}")
+        print(f"wrote {args.plots / 'confusion_matrix.png'}")
+        if result.both_classes:
+            save_figure(plot_roc(result.y_true, result.p_positive, clf.threshold,
+                                 title=clf.name), args.plots / "roc.png")
+            print(f"wrote {args.plots / 'roc.png'}")
     for line in result.failures:
         warn("evaluate", f"skipped {line}")
     return 1 if result.failures else 0

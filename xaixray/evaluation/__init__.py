@@ -39,6 +39,11 @@ class Evaluation:
     failures: list[str] = field(default_factory=list)
 
     @property
+    def both_classes(self) -> bool:
+        """Whether the readable images hold both classes (ROC AUC and ROC curves need them)."""
+        return len(np.unique(self.y_true)) >= 2
+
+    @property
     def p_positive(self) -> np.ndarray:
         """Probability of the positive class (index 1) per image."""
         return self.proba[:, 1]

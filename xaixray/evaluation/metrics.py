@@ -64,7 +64,7 @@ def threshold_for_sensitivity(y_true: Sequence[int], p_positive: Sequence[float]
 def format_metrics(m: dict) -> str:
     """A plain-text table of the headline metrics and the confusion matrix."""
     names = m["class_names"]
-    auc = "n/a" if m["roc_auc"] is None else f"{m['roc_auc']:.4f}"
+    auc = "n/a (needs images of both classes)" if m["roc_auc"] is None else f"{m['roc_auc']:.4f}"
     lines = [
         f"images       {m['n']}",
         f"threshold    {m['threshold']:.3f}",

@@ -7,6 +7,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from ..errors import DataError
+
 
 def _figure(width: float, height: float):
     from matplotlib.figure import Figure
@@ -38,11 +40,19 @@ def plot_confusion_matrix(metrics: dict, title: str = "Confusion matrix"):
 
 def plot_roc(y_true: Sequence[int], p_positive: Sequence[float], threshold: float | None = None,
              title: str = "ROC curve"):
-    """ROC curve with its AUC, and the operating point at ``threshold``."""
+    """ROC curve with its AUC, and the operating point at ``threshold``.
+
+    Raises
+    ------
+    DataError
+        If ``y_true`` does not hold both classes: a ROC curve has no meaning then.
+    """
     from sklearn.metrics import roc_auc_score, roc_curve
 
     y = np.asarray(y_true)
     p = np.asarray(p_positive)
+    if len(np.unique(y)) < 2:
+        raise DataError("a ROC curve and its AUC need images of both classes; these hold one")
     fpr, tpr, thr = roc_curve(y, p)
     fig = _figure(4.2, 4.0)
     ax = fig.add_subplot()

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from ..classifier import Classifier
-from ..errors import ExplainerError, ImageError
+from ..errors import ExplainerError, ImageError, about_input
 from ..explainers import (
     DEFAULT_METHODS,
     ExplanationSet,
@@ -184,32 +184,33 @@ def explain_paths(classifier: Classifier, paths: Sequence[str | os.PathLike],
     try:
         for path, name in zip(paths, names):
             bar.set_postfix_str(_short(Path(path).name), refresh=False)
-            try:
-                image = PreparedImage.load(classifier, path)
-            except ImageError as exc:
-                run.failures.append(str(exc))
-                say(f"skipped {exc}")
+            with about_input(path):
+                try:
+                    image = PreparedImage.load(classifier, path)
+                except ImageError as exc:
+                    run.failures.append(str(exc))
+                    say(f"skipped {exc}")
+                    bar.update()
+                    continue
+                result = explain_image(classifier, image, explainers, errors, target, order)
+                for m, msg in result.errors.items():
+                    line = f"{m}: {msg}"
+                    if m not in errors and line not in run.warnings:
+                        run.warnings.append(line)
+                        say(f"warning: {path}: {line}")
+                try:
+                    page = write_report(result, Path(out) / name, overwrite=overwrite)
+                except (OSError, ValueError) as exc:  # ReportError is an OSError
+                    run.failures.append(f"{path}: report not written ({exc})")
+                    say(f"skipped {path}: report not written ({exc})")
+                    bar.update()
+                    continue
+                run.reports.append(page)
+                entries.append({"link": f"{name}/{FILES['html']}", "source": str(path),
+                                "prediction": result.prediction_name,
+                                "probability": result.probability, "model": classifier.name,
+                                "errors": result.errors})
                 bar.update()
-                continue
-            result = explain_image(classifier, image, explainers, errors, target, order)
-            for m, msg in result.errors.items():
-                line = f"{m}: {msg}"
-                if m not in errors and line not in run.warnings:
-                    run.warnings.append(line)
-                    say(f"warning: {path}: {line}")
-            try:
-                page = write_report(result, Path(out) / name, overwrite=overwrite)
-            except (OSError, ValueError) as exc:  # ReportError is an OSError
-                run.failures.append(f"{path}: report not written ({exc})")
-                say(f"skipped {path}: report not written ({exc})")
-                bar.update()
-                continue
-            run.reports.append(page)
-            entries.append({"link": f"{name}/{FILES['html']}", "source": str(path),
-                            "prediction": result.prediction_name,
-                            "probability": result.probability, "model": classifier.name,
-                            "errors": result.errors})
-            bar.update()
     finally:
         bar.close()
     if len(paths) > 1:
