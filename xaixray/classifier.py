@@ -25,7 +25,7 @@ from .bundled import default_model_path
 from .errors import ModelError, one_line
 from .files import atomic_path, to_json
 from .imaging import ImageLike, as_image_list
-from .labels import CLASS_NAMES
+from .labels import CLASS_NAMES, positive_index
 from .preprocessing import Preprocessing, infer_from_input_shape
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -57,11 +57,14 @@ class Classifier:
     class_names
         Class names in output order; the default is ``("NORMAL", "PNEUMONIA")``.
     threshold
-        Decision threshold on the probability of ``class_names[1]`` (binary models).
+        Decision threshold on the probability of the positive class (binary models).
     name
         A short name shown in figures and reports (architecture or file name).
     info
         Free-form metadata saved with the model (training data, metrics, ...).
+    positive_class
+        The finding, by name (or index): what sensitivity, the threshold and ROC curves are
+        about. Default: ``"PNEUMONIA"`` when it is one of ``class_names``, else the last class.
 
     Examples
     --------
@@ -77,17 +80,29 @@ class Classifier:
         threshold: float = 0.5,
         name: str = "model",
         info: dict | None = None,
+        positive_class: str | int | None = None,
     ) -> None:
         self.model = model
         self.preprocessing = preprocessing
         self.class_names = tuple(str(c) for c in class_names)
+        if len(set(self.class_names)) != len(self.class_names):
+            raise ModelError(f"class names must differ, got {', '.join(self.class_names)}")
         self.threshold = float(threshold)
         self.name = name
         self.info = dict(info or {})
         self.output_kind, self.from_logits = _output_kind(model, len(self.class_names))
         if not 0.0 < self.threshold < 1.0:
             raise ModelError(f"threshold must be in (0, 1), got {threshold}")
+        try:
+            self.positive_index = positive_index(self.class_names, positive_class)
+        except ValueError as exc:
+            raise ModelError(str(exc)) from None
         self._forward: Callable | None = None
+
+    @property
+    def positive_class(self) -> str:
+        """The name of the positive class (the finding); its index is :attr:`positive_index`."""
+        return self.class_names[self.positive_index]
 
     # ------------------------------------------------------------------ constructors
     @classmethod
@@ -103,13 +118,16 @@ class Classifier:
         class_names: Sequence[str] | None = None,
         threshold: float | None = None,
         name: str | None = None,
+        positive_class: str | int | None = None,
     ) -> Classifier:
         """Wrap a Keras model written without xaixray.
 
         Input size, channels and layout are inferred from the model's input shape and the output
         kind (one sigmoid unit or a softmax) from its output; scaling defaults to ``"unit"``
-        ([0, 1], as in the seed documents) and equalize to ``"none"``. Every keyword overrides
-        what was inferred.
+        ([0, 1], as in the seed documents) and equalize to ``"none"``; class names to
+        ``("NORMAL", "PNEUMONIA")`` for two outputs (one sigmoid unit is the probability of the
+        second name). Every keyword overrides what was inferred: a model whose first output is
+        PNEUMONIA needs ``class_names=("PNEUMONIA", "NORMAL")``.
         """
         shape = _input_shape(model)
         pre = infer_from_input_shape(shape).replace(
@@ -121,7 +139,7 @@ class Classifier:
         names = tuple(class_names) if class_names else (CLASS_NAMES if n_out <= 2 else
                                                         tuple(f"class_{i}" for i in range(n_out)))
         return cls(model, pre, names, threshold if threshold is not None else 0.5,
-                   name or getattr(model, "name", "model"))
+                   name or getattr(model, "name", "model"), positive_class=positive_class)
 
     @classmethod
     def load(cls, path: str | os.PathLike = DEFAULT_MODEL, *, unsafe: bool = False,
@@ -131,8 +149,8 @@ class Classifier:
 
         Files written by xaixray carry their preprocessing, class names and threshold; for other
         files these are inferred as in :meth:`from_keras`. ``overrides`` (``input_size``,
-        ``channels``, ``scaling``, ``layout``, ``equalize``, ``class_names``, ``threshold``,
-        ``name``) win over both.
+        ``channels``, ``scaling``, ``layout``, ``equalize``, ``class_names``,
+        ``positive_class``, ``threshold``, ``name``) win over both.
 
         Keras safe mode is on: a file holding Python code that would run on loading (a
         ``Lambda`` layer, for example) is refused. ``unsafe=True`` turns safe mode off, only for
@@ -161,13 +179,16 @@ class Classifier:
                for k in ("input_size", "channels", "scaling", "layout", "equalize")}
         )
         _check_matches(pre, _input_shape(model))
+        names = tuple(overrides.get("class_names") or meta.get("class_names", CLASS_NAMES))
+        saved = meta.get("positive_class")
         return cls(
             model,
             pre,
-            overrides.get("class_names") or meta.get("class_names", CLASS_NAMES),
+            names,
             overrides.get("threshold") or meta.get("threshold", 0.5),
             overrides.get("name") or meta.get("name", Path(path).stem),
             meta.get("info", {}),
+            overrides.get("positive_class") or (saved if saved in names else None),
         )
 
     # ------------------------------------------------------------------ prediction
@@ -187,10 +208,12 @@ class Classifier:
         return np.asarray(self.class_names)[self.decide(self.predict_proba(images))]
 
     def decide(self, proba: np.ndarray) -> np.ndarray:
-        """Class indices from probabilities: threshold on class 1 when binary, else argmax."""
+        """Class indices from probabilities: for two classes, the positive class when its
+        probability reaches :attr:`threshold`, else the other; argmax for more classes."""
         proba = np.asarray(proba)
         if proba.shape[1] == 2:
-            return (proba[:, 1] >= self.threshold).astype(int)
+            pos = self.positive_index
+            return np.where(proba[:, pos] >= self.threshold, pos, 1 - pos).astype(int)
         return proba.argmax(axis=1)
 
     def predict_proba_prepared(self, batch: np.ndarray, batch_size: int = _CHUNK) -> np.ndarray:
@@ -254,6 +277,7 @@ class Classifier:
             "name": self.name,
             "preprocessing": self.preprocessing.to_dict(),
             "class_names": list(self.class_names),
+            "positive_class": self.positive_class,
             "threshold": self.threshold,
             "output_kind": self.output_kind,
             "info": self.info,
@@ -282,7 +306,7 @@ class Classifier:
         p = self.preprocessing
         return (f"Classifier(name={self.name!r}, input={p.model_input_shape}, "
                 f"scaling={p.scaling!r}, layout={p.layout!r}, output={self.output_kind!r}, "
-                f"classes={self.class_names}, "
+                f"classes={self.class_names}, positive={self.positive_class!r}, "
                 f"threshold={self.threshold:g})")
 
 

@@ -57,7 +57,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"wrote {args.plots / 'confusion_matrix.png'}")
         if result.both_classes:
             save_figure(plot_roc(result.y_true, result.p_positive, clf.threshold,
-                                 title=clf.name), args.plots / "roc.png")
+                                 title=clf.name, positive=result.positive),
+                        args.plots / "roc.png")
             print(f"wrote {args.plots / 'roc.png'}")
     for line in result.failures:
         warn("evaluate", f"skipped {line}")

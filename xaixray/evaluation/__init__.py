@@ -12,8 +12,9 @@ from typing import Any
 import numpy as np
 
 from ..classifier import Classifier
-from ..data import ImageSet, Phantoms, decode_images, load_folder
+from ..data import ImageSet, Phantoms, decode_images, load_folder, relabel
 from ..errors import DataError
+from ..labels import CLASS_NAMES
 from .metrics import compute_metrics, format_metrics, threshold_for_sensitivity
 
 
@@ -31,12 +32,16 @@ class Evaluation:
         ``(n, n_classes)`` probabilities of the readable images.
     failures
         One line per image that could not be read.
+    positive
+        Index of the positive class (:attr:`~xaixray.Classifier.positive_index`) in ``proba``
+        and ``y_true``.
     """
 
     metrics: dict
     y_true: np.ndarray = field(repr=False)
     proba: np.ndarray = field(repr=False)
     failures: list[str] = field(default_factory=list)
+    positive: int = 1
 
     @property
     def both_classes(self) -> bool:
@@ -45,8 +50,8 @@ class Evaluation:
 
     @property
     def p_positive(self) -> np.ndarray:
-        """Probability of the positive class (index 1) per image."""
-        return self.proba[:, 1]
+        """Probability of the positive class per image."""
+        return self.proba[:, self.positive]
 
 
 def predict_set(classifier: Classifier, data: Any, labels: Sequence[int] | None = None,
@@ -63,14 +68,17 @@ def predict_set(classifier: Classifier, data: Any, labels: Sequence[int] | None 
     Returns
     -------
     y_true, proba, failures
-        Labels and ``(n, n_classes)`` probabilities of the readable images, and one line per
-        unreadable image.
+        Labels (indices into ``classifier.class_names``: a folder's or ``ImageSet``'s classes
+        are matched to the model's by name) and ``(n, n_classes)`` probabilities of the readable
+        images, and one line per unreadable image.
     """
     if isinstance(data, Phantoms):
-        data, labels = list(data.images), data.labels
+        data, labels = list(data.images), relabel(data.labels, CLASS_NAMES,
+                                                  classifier.class_names)
     elif not isinstance(data, ImageSet) and labels is None:
         data = load_folder(data, split="test")
     if isinstance(data, ImageSet):
+        data = data.relabel(classifier.class_names)
         data, labels = data.paths, data.labels
     if labels is None or len(labels) != len(data):
         raise DataError("evaluation needs one label per image")
@@ -94,10 +102,11 @@ def evaluate(classifier: Classifier, data: Any, labels: Sequence[int] | None = N
     >>> print(format_metrics(result.metrics))                        # doctest: +SKIP
     """
     y, proba, failures = predict_set(classifier, data, labels, progress=progress)
-    m = compute_metrics(y, proba[:, 1], classifier.threshold if threshold is None else threshold,
-                        classifier.class_names)
+    pos = classifier.positive_index
+    m = compute_metrics(y, proba[:, pos], classifier.threshold if threshold is None else threshold,
+                        classifier.class_names, positive=pos)
     m["unreadable"] = failures
-    return Evaluation(m, y, proba, failures)
+    return Evaluation(m, y, proba, failures, pos)
 
 
 __all__ = [

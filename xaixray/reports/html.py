@@ -7,6 +7,8 @@ from collections.abc import Iterable, Mapping
 from html import escape
 from typing import Any
 
+from ..labels import positive_index
+
 STYLE = """
 body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:2em auto;
 max-width:1400px;padding:0 1em;color:#222;line-height:1.45}
@@ -51,6 +53,14 @@ def _params(params: Mapping[str, Any]) -> str:
     return ", ".join(f"{escape(str(k))}={_fmt(v)}" for k, v in shown.items()) or "–"
 
 
+def _positive(model: Mapping[str, Any]) -> str:
+    """The positive class of a report's model (reports written before it was saved: the
+    default, found by name)."""
+    names = [str(c) for c in model.get("class_names", [])]
+    saved = model.get("positive_class")
+    return str(saved) if saved in names else names[positive_index(names)]
+
+
 def _page(title: str, body: str) -> str:
     return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
             "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
@@ -72,7 +82,7 @@ def render_report_html(report: Mapping[str, Any], figure_png: bytes | None) -> s
     rows = "".join(f"<tr><td>{escape(str(c))}</td><td class=\"num\">{_fmt(p)}</td></tr>"
                    for c, p in report["probabilities"].items())
     parts.append(f"<h2>Prediction</h2><table><tr><th>class</th><th>probability</th></tr>{rows}"
-                 f"</table><p>Decision threshold on P({escape(str(model['class_names'][-1]))}): "
+                 f"</table><p>Decision threshold on P({escape(_positive(model))}): "
                  f"{_fmt(model.get('threshold'))}.</p>")
     parts.append(_methods_table(report))
     parts.append(_agreement_table(report.get("agreement", [])))
