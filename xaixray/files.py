@@ -5,13 +5,16 @@ from __future__ import annotations
 import json
 import math
 import os
-import tempfile
+import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+TEMP_PREFIX = ".xaixray-"
+"""Temporary files that :func:`atomic_path` writes before moving them into place start so."""
 
 
 def json_ready(obj: Any) -> Any:
@@ -43,20 +46,33 @@ def atomic_path(path: str | os.PathLike, suffix: str | None = None) -> Iterator[
     """Yield a temporary path beside ``path``; on success move it into place, else remove it.
 
     Whoever writes the temporary file, ``path`` is either untouched or complete. The temporary
-    file ends in ``suffix`` (default: ``path``'s), for writers that go by the suffix.
+    file ends in ``suffix`` (default: ``path``'s), for writers that go by the suffix. It is
+    created as a plain ``open()`` would create a new file, so the user's umask (and a folder's
+    default ACL) decide who may read the result: reports hold patient images.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".xaixray-",
-                               suffix=path.suffix if suffix is None else suffix)
-    os.close(fd)
+    tmp = _new_file(path.parent, path.suffix if suffix is None else suffix)
     try:
         yield tmp
-        os.chmod(tmp, 0o644)
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
             os.remove(tmp)
+
+
+def _new_file(folder: Path, suffix: str) -> str:
+    """Create an empty, new file ``folder/.xaixray-<random><suffix>`` with mode 0o666 less the
+    umask (``tempfile.mkstemp`` would make it 0o600 whatever the umask says)."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    for _ in range(100):
+        name = os.path.join(folder, f"{TEMP_PREFIX}{secrets.token_hex(6)}{suffix}")
+        try:
+            os.close(os.open(name, flags, 0o666))
+        except FileExistsError:
+            continue
+        return name
+    raise FileExistsError(f"{folder}: cannot create a temporary file")
 
 
 def write_bytes(path: str | os.PathLike, data: bytes) -> Path:
