@@ -158,6 +158,22 @@ def describe(image: ImageLike) -> str:
     return type(image).__name__
 
 
+def display_name(source: str) -> str:
+    """What figures and pages call an input: the file name of a path (no folders, which may
+    name a patient or a user), else ``source`` itself (``array(...)``)."""
+    return str(source).replace("\\", "/").rstrip("/").rsplit("/", 1)[-1] or str(source)
+
+
+def anonymous_name(image: np.ndarray) -> str:
+    """A name made from an image's decoded pixels only: ``image-`` and 12 hex digits of the
+    SHA-256 of its shape and bytes. The same pixels always get the same name."""
+    import hashlib
+
+    array = np.ascontiguousarray(image)
+    digest = hashlib.sha256(f"{array.shape}{array.dtype}".encode() + array.tobytes())
+    return f"image-{digest.hexdigest()[:12]}"
+
+
 def as_image_list(images: Any) -> list:
     """One image (path, PIL image, 2-D/3-D array) becomes ``[image]``; sequences become lists."""
     if isinstance(images, (str, os.PathLike)) or hasattr(images, "mode"):

@@ -55,6 +55,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="LIME: perturbed images per explanation (default: 1000)")
     p.add_argument("--max-evals", type=positive_int, default=1000, metavar="N",
                    help="SHAP: model evaluations per explanation (default: 1000)")
+    p.add_argument("--anonymize", action="store_true",
+                   help="leave paths and file names out of every file written: images are "
+                        "named by a hash of their pixels (messages here still name them)")
     p.add_argument("--layer", metavar="NAME",
                    help="Grad-CAM: layer to use (default: the last convolutional feature map)")
     add_model_overrides(p)
@@ -83,7 +86,8 @@ def run(args: argparse.Namespace) -> int:
         clf, paths, args.out, methods=args.methods, target=args.target, seed=args.seed,
         overwrite=args.overwrite, progress=sys.stderr.isatty(),
         on_message=lambda msg: tqdm.write(f"xaixray explain: {msg}", file=sys.stderr),
-        num_samples=args.num_samples, max_evals=args.max_evals, layer=args.layer)
+        num_samples=args.num_samples, max_evals=args.max_evals, layer=args.layer,
+        anonymize=args.anonymize)
     failures = problems + result.failures
     if result.index is not None:
         print(f"{len(result.reports)} report(s) in {result.out}; open {result.index}")

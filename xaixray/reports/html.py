@@ -7,6 +7,7 @@ from collections.abc import Iterable, Mapping
 from html import escape
 from typing import Any
 
+from ..imaging import display_name
 from ..labels import positive_index
 
 STYLE = """
@@ -71,7 +72,8 @@ def _page(title: str, body: str) -> str:
 def render_report_html(report: Mapping[str, Any], figure_png: bytes | None) -> str:
     """The per-image page for a :func:`~xaixray.reports.report_dict`, figure embedded."""
     pred, model, image = report["prediction"], report["model"], report["image"]
-    parts = [f"<h1>{escape(str(image['source']))}</h1>",
+    name = image.get("name") or display_name(str(image["source"]))
+    parts = [f"<h1>{escape(name)}</h1>",
              f"<p class=\"sub\">Model <b>{escape(str(model['name']))}</b> predicts "
              f"<b>{escape(str(pred['class']))}</b> with probability "
              f"{_fmt(pred['probability'])}.</p>"]
@@ -101,7 +103,7 @@ def render_report_html(report: Mapping[str, Any], figure_png: bytes | None) -> s
     parts.append(f"<footer>xaixray {escape(str(report['xaixray_version']))} · "
                  f"{escape(str(report['created']))} · {_fmt(report.get('seconds'), 2)} s · "
                  f"data: <a href=\"report.json\">report.json</a></footer>")
-    return _page(f"xaixray: {image['source']}", "\n".join(parts))
+    return _page(f"xaixray: {name}", "\n".join(parts))
 
 
 def _methods_table(report: Mapping[str, Any]) -> str:
@@ -140,7 +142,8 @@ def render_index_html(entries: Iterable[Mapping[str, Any]], failures: Iterable[s
                       title: str = "xaixray explanations") -> str:
     """An index page linking per-image reports.
 
-    ``entries``: dicts with ``link`` (relative path of report.html), ``source``, ``prediction``,
+    ``entries``: dicts with ``link`` (relative path of report.html), ``source`` (shown as its
+    file name), ``prediction``,
     ``probability``, ``model`` and ``errors`` ({method: message}).
     """
     entries = list(entries)
@@ -148,7 +151,7 @@ def render_index_html(entries: Iterable[Mapping[str, Any]], failures: Iterable[s
     for e in entries:
         errs = "; ".join(f"{m}: {msg}" for m, msg in e.get("errors", {}).items())
         rows.append(f"<tr><td><a href=\"{escape(str(e['link']), quote=True)}\">"
-                    f"{escape(str(e['source']))}</a></td>"
+                    f"{escape(display_name(str(e['source'])))}</a></td>"
                     f"<td>{escape(str(e['prediction']))}</td>"
                     f"<td class=\"num\">{_fmt(e['probability'])}</td>"
                     f"<td class=\"err\">{escape(errs)}</td></tr>")

@@ -12,7 +12,7 @@ from ..errors import XaixrayError
 from ..explainers import ExplanationSet
 from ..files import to_json, write_bytes
 from ..plots import figure_to_png, plot_explanations
-from .content import FILES, report_dict
+from .content import FILES, anonymized, report_dict
 from .html import render_index_html, render_report_html
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -73,7 +73,8 @@ def folder_names(sources: Iterable[str | os.PathLike]) -> list[str]:
 
 
 def write_report(result: ExplanationSet, folder: str | os.PathLike, overwrite: bool = False,
-                 figure_options: Mapping[str, Any] | None = None) -> Path:
+                 figure_options: Mapping[str, Any] | None = None,
+                 anonymize: bool = False) -> Path:
     """Write one image's ``figure.png``, ``report.json`` and self-contained ``report.html``.
 
     Parameters
@@ -86,6 +87,9 @@ def write_report(result: ExplanationSet, folder: str | os.PathLike, overwrite: b
         Replace the three files in an existing folder (nothing else there is touched).
     figure_options
         Keywords for :func:`xaixray.plots.plot_explanations`.
+    anonymize
+        Name the image by a hash of its pixels in all three files, instead of its file name
+        (figure and page) and full path (``report.json``); see :func:`anonymized`.
 
     Returns
     -------
@@ -93,6 +97,8 @@ def write_report(result: ExplanationSet, folder: str | os.PathLike, overwrite: b
         The ``report.html`` written.
     """
     folder = prepare_folder(folder, overwrite)
+    if anonymize:
+        result = anonymized(result)
     report = report_dict(result)
     png = figure_to_png(plot_explanations(result, **dict(figure_options or {})))
     atomic_write(folder / FILES["figure"], png)

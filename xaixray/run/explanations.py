@@ -27,7 +27,14 @@ from ..explainers import (
     resolve_target,
 )
 from ..imaging import ImageLike, as_image_list
-from ..reports import FILES, folder_names, prepare_folder, write_index, write_report
+from ..reports import (
+    FILES,
+    anonymized,
+    folder_names,
+    prepare_folder,
+    write_index,
+    write_report,
+)
 
 DEFAULT_OUT = "xaixray-out"
 
@@ -127,7 +134,7 @@ def explain_paths(classifier: Classifier, paths: Sequence[str | os.PathLike],
                   target: int | str | None = None, seed: int = 0, overwrite: bool = False,
                   progress: bool = False, on_message: Callable[[str], None] | None = None,
                   params: Mapping[str, Mapping[str, Any]] | None = None,
-                  **options: Any) -> ExplainRun:
+                  anonymize: bool = False, **options: Any) -> ExplainRun:
     """Explain image files and write one report folder per image (plus ``index.html``).
 
     Parameters
@@ -137,7 +144,8 @@ def explain_paths(classifier: Classifier, paths: Sequence[str | os.PathLike],
     paths
         Image files. A file that cannot be read is recorded in ``failures`` and the run goes on.
     out
-        Output folder; each image gets ``out/<file stem>/`` (deduplicated) with ``figure.png``,
+        Output folder; each image gets ``out/<file stem>/`` (deduplicated; with ``anonymize``
+        its anonymous name) with ``figure.png``,
         ``report.json`` and ``report.html``. An existing non-empty folder is refused unless
         ``overwrite`` (which replaces xaixray's files and deletes nothing).
     methods
@@ -152,6 +160,11 @@ def explain_paths(classifier: Classifier, paths: Sequence[str | os.PathLike],
         Show a tqdm progress bar on stderr.
     on_message
         Called with each one-line failure or warning as it happens.
+    anonymize
+        Leave every path and file name out of what is written: each image is named (folder,
+        figure, ``report.json``, ``report.html``, ``index.html``) by a hash of its pixels
+        (:func:`~xaixray.imaging.anonymous_name`), and unreadable inputs are listed by number.
+        ``failures`` and messages still name the files, for the person running it.
     params, options
         Method parameters, as in :func:`explain` (``num_samples=``,
         ``max_evals=``, ``layer=``...).
@@ -179,20 +192,28 @@ def explain_paths(classifier: Classifier, paths: Sequence[str | os.PathLike],
         run.warnings.append(f"{m}: {msg}")
         say(f"warning: {m}: {msg}")
     entries: list[dict] = []
+    listed: list[str] = []  # failures as index.html lists them (anonymized: without paths)
     names = folder_names(paths)
+    taken: set[str] = set()
     bar = _progress(len(paths), progress)
     try:
-        for path, name in zip(paths, names):
+        for i, (path, name) in enumerate(zip(paths, names)):
             bar.set_postfix_str(_short(Path(path).name), refresh=False)
+            label = str(path)
             with about_input(path):
                 try:
                     image = PreparedImage.load(classifier, path)
                 except ImageError as exc:
                     run.failures.append(str(exc))
+                    listed.append(_without(str(exc), path, f"input {i + 1}") if anonymize
+                                  else str(exc))
                     say(f"skipped {exc}")
                     bar.update()
                     continue
                 result = explain_image(classifier, image, explainers, errors, target, order)
+                if anonymize:
+                    result = anonymized(result)
+                    label = name = _distinct(result.source, taken)
                 for m, msg in result.errors.items():
                     line = f"{m}: {msg}"
                     if m not in errors and line not in run.warnings:
@@ -202,11 +223,13 @@ def explain_paths(classifier: Classifier, paths: Sequence[str | os.PathLike],
                     page = write_report(result, Path(out) / name, overwrite=overwrite)
                 except (OSError, ValueError) as exc:  # ReportError is an OSError
                     run.failures.append(f"{path}: report not written ({exc})")
+                    listed.append(f"{label}: report not written" if anonymize
+                                  else run.failures[-1])
                     say(f"skipped {path}: report not written ({exc})")
                     bar.update()
                     continue
                 run.reports.append(page)
-                entries.append({"link": f"{name}/{FILES['html']}", "source": str(path),
+                entries.append({"link": f"{name}/{FILES['html']}", "source": label,
                                 "prediction": result.prediction_name,
                                 "probability": result.probability, "model": classifier.name,
                                 "errors": result.errors})
@@ -214,9 +237,26 @@ def explain_paths(classifier: Classifier, paths: Sequence[str | os.PathLike],
     finally:
         bar.close()
     if len(paths) > 1:
-        run.index = write_index(out, entries, run.failures,
+        run.index = write_index(out, entries, listed,
                                 title=f"xaixray explanations: {classifier.name}")
     return run
+
+
+def _without(message: str, path: str | os.PathLike, instead: str) -> str:
+    """``message`` with the path it starts with replaced by ``instead``."""
+    for prefix in (f"{path}: ", f"{Path(path)}: "):
+        if message.startswith(prefix):
+            return f"{instead}: {message[len(prefix):]}"
+    return instead
+
+
+def _distinct(name: str, taken: set[str]) -> str:
+    """``name``, or ``name-2``, ``name-3``... if taken (identical images)."""
+    out, k = name, 2
+    while out in taken:
+        out, k = f"{name}-{k}", k + 1
+    taken.add(out)
+    return out
 
 
 def _short(text: str, n: int = 28) -> str:
