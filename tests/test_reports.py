@@ -10,6 +10,8 @@ import cv2
 import numpy as np
 import pytest
 
+from xaixray.files import TEMP_PREFIX
+
 FAST = {"num_samples": 30, "max_evals": 30}
 
 
@@ -138,7 +140,9 @@ def test_existing_folders_are_not_overwritten_silently(result, tmp_path):
     write_report(result, folder, overwrite=True)
     assert (folder / "notes.txt").read_text() == "keep me"
     assert (folder / "report.json").exists()
-    assert not [p for p in folder.iterdir() if p.name.endswith(".tmp")]
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "figure.png", "notes.txt", "report.html", "report.json"]  # no temporary file left
+    assert not list(folder.glob(f"{TEMP_PREFIX}*"))
 
 
 def test_folder_names_are_safe_and_distinct():
