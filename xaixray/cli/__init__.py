@@ -20,7 +20,7 @@ from ..version import __version__
 COMMANDS = ("models", "train", "evaluate", "predict", "explain", "demo")
 DEBUG_HELP = ("show the traceback of any error, and the warnings and log messages of the "
               "libraries (hidden otherwise)")
-QUIET_LOGGERS = ("tensorflow", "absl", "h5py", "matplotlib", "PIL", "numba", "shap")
+QUIET_LOGGERS = ("tensorflow", "absl", "h5py", "matplotlib", "PIL", "numba", "shap", "pydicom")
 
 
 def build_parser() -> argparse.ArgumentParser:
