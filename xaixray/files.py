@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import math
 import os
@@ -52,7 +53,7 @@ def atomic_path(path: str | os.PathLike, suffix: str | None = None) -> Iterator[
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = _new_file(path.parent, path.suffix if suffix is None else suffix)
+    tmp = _new_name(path.parent, path.suffix if suffix is None else suffix)
     try:
         yield tmp
         os.replace(tmp, path)
@@ -61,14 +62,46 @@ def atomic_path(path: str | os.PathLike, suffix: str | None = None) -> Iterator[
             os.remove(tmp)
 
 
-def _new_file(folder: Path, suffix: str) -> str:
-    """Create an empty, new file ``folder/.xaixray-<random><suffix>`` with mode 0o666 less the
-    umask (``tempfile.mkstemp`` would make it 0o600 whatever the umask says)."""
+@contextmanager
+def atomic_folder(folder: str | os.PathLike) -> Iterator[Path]:
+    """Yield a new, empty temporary folder beside ``folder``; on success rename it to
+    ``folder``, else remove it with its contents.
+
+    ``folder`` must not exist yet: it then appears complete or not at all, even when the
+    writing is interrupted (Ctrl-C). The folder gets the permissions ``mkdir`` gives.
+
+    Raises
+    ------
+    FileExistsError
+        If ``folder`` exists by the time the temporary folder is moved into place.
+    """
+    import shutil
+
+    folder = Path(folder)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(_new_name(folder.parent, "", make_folder=True))
+    try:
+        yield tmp
+        if folder.exists():
+            raise FileExistsError(errno.EEXIST, "already exists", str(folder))
+        os.rename(tmp, folder)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _new_name(folder: Path, suffix: str, make_folder: bool = False) -> str:
+    """Create an empty, new file (or folder) ``folder/.xaixray-<random><suffix>`` with mode
+    0o666 (0o777) less the umask, as ``open()`` (``mkdir``) would: ``tempfile.mkstemp``
+    (``mkdtemp``) would make it 0o600 (0o700) whatever the umask says."""
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
     for _ in range(100):
         name = os.path.join(folder, f"{TEMP_PREFIX}{secrets.token_hex(6)}{suffix}")
         try:
-            os.close(os.open(name, flags, 0o666))
+            if make_folder:
+                os.mkdir(name, 0o777)
+            else:
+                os.close(os.open(name, flags, 0o666))
         except FileExistsError:
             continue
         return name

@@ -175,6 +175,9 @@ def explain_paths(classifier: Classifier, paths: Sequence[str | os.PathLike],
 
     Raises
     ------
+    KeyboardInterrupt
+        On Ctrl-C, after writing an index of the reports finished so far: each report folder
+        appears complete or not at all, and no temporary file is left.
     ReportError
         If ``out`` cannot be used.
     ExplainerError
@@ -234,6 +237,12 @@ def explain_paths(classifier: Classifier, paths: Sequence[str | os.PathLike],
                                 "probability": result.probability, "model": classifier.name,
                                 "errors": result.errors})
                 bar.update()
+    except KeyboardInterrupt:  # Ctrl-C: the finished reports are complete; index them, stop
+        if len(paths) > 1 and entries:
+            run.index = write_index(out, entries, listed,
+                                    title=f"xaixray explanations: {classifier.name} "
+                                          f"(interrupted after {len(entries)})")
+        raise
     finally:
         bar.close()
     if len(paths) > 1:
