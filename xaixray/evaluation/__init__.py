@@ -63,7 +63,8 @@ def predict_set(classifier: Classifier, data: Any, labels: Sequence[int] | None 
     data
         A Kaggle-layout folder (its ``test/`` split, else its class folders), an
         :class:`~xaixray.data.ImageSet`, :class:`~xaixray.data.Phantoms`, or images with
-        ``labels``.
+        ``labels`` (indices into ``classifier.class_names``). Folders, image sets and phantoms
+        are matched to the classifier's classes by name.
 
     Returns
     -------
