@@ -134,3 +134,81 @@ def test_mismatched_override_is_refused(tmp_path):
     _plain_softmax_model().save(path)
     with pytest.raises(ModelError, match="expects"):
         Classifier.load(path, channels=1)
+
+
+# ---------------------------------------------------------------------- safe loading
+def _lambda_model():
+    return keras.Sequential([keras.Input((16, 16, 1)), keras.layers.Lambda(lambda x: x * 2.0),
+                             keras.layers.GlobalAveragePooling2D(),
+                             keras.layers.Dense(1, activation="sigmoid")])
+
+
+@pytest.mark.parametrize("suffix", [".keras", ".h5"])
+def test_lambda_models_are_refused_unless_unsafe(tmp_path, suffix, capsys):
+    from xaixray.cli import main
+
+    path = tmp_path / f"lambda{suffix}"
+    _lambda_model().save(path)
+    with pytest.raises(ModelError, match="safe mode") as info:
+        Classifier.load(path)
+    message = str(info.value)
+    assert "--unsafe" in message and "unsafe=True" in message and "\n" not in message
+    assert Classifier.load(path, unsafe=True).output_kind == "sigmoid"  # the explicit opt-in
+
+    image = tmp_path / "x.png"
+    import cv2
+
+    cv2.imwrite(str(image), np.zeros((20, 20), np.uint8))
+    assert main(["predict", str(path), str(image)]) == 1
+    err = capsys.readouterr().err
+    assert "--unsafe" in err and "Traceback" not in err
+    assert main(["predict", str(path), str(image), "--unsafe"]) == 0
+
+
+def test_old_keras_is_refused_at_load_time(tiny_model_path, monkeypatch):
+    from pathlib import Path
+
+    monkeypatch.setattr(keras, "__version__", "3.13.2")
+    with pytest.raises(ModelError, match=r"Keras 3\.13\.2 .*keras>=3\.14") as info:
+        Classifier.load(tiny_model_path)
+    assert "\n" not in str(info.value)
+
+    from xaixray.classifier import MIN_KERAS, check_keras_version
+
+    check_keras_version("3.14.0")
+    check_keras_version("4.0.1")
+    with pytest.raises(ModelError):
+        check_keras_version("3.9.2")
+    pyproject = (Path(__file__).parents[1] / "pyproject.toml").read_text()
+    assert f'"keras>={".".join(map(str, MIN_KERAS))}",' in pyproject
+
+
+# ---------------------------------------------------------------------- model file suffixes
+@pytest.mark.parametrize("name", ["m.hdf5", "M.H5", "M.HDF5", "m.h5"])
+def test_legacy_hdf5_files_load_under_every_spelling(tmp_path, name, rng):
+    model = _plain_softmax_model()
+    path = tmp_path / name
+    model.save(tmp_path / "m.h5")
+    if name != "m.h5":
+        (tmp_path / "m.h5").rename(path)
+    clf = Classifier.load(path)
+    image = rng.integers(0, 256, (40, 40), dtype=np.uint8)
+    expected = np.asarray(model(clf.preprocessing.fit(image)[None] / 255.0))
+    np.testing.assert_allclose(clf.predict_proba(image), expected, rtol=1e-5)
+
+
+def test_upper_case_keras_files_save_and_load(tiny_classifier, tmp_path):
+    path = tiny_classifier.save(tmp_path / "MODEL.KERAS")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["MODEL.KERAS"]
+    assert read_metadata(path)["name"] == "tiny"
+    assert Classifier.load(path).name == "tiny"
+
+
+def test_one_list_of_model_suffixes():
+    from xaixray import classifier
+    from xaixray.cli import common
+
+    assert common.MODEL_SUFFIXES is classifier.MODEL_SUFFIXES
+    for name in ("a.keras", "a.KERAS", "a.h5", "a.H5", "a.hdf5", "a.HDF5"):
+        assert common.split_model_and_inputs([name, "x.png"], None) == (name, ["x.png"])
+    assert common.split_model_and_inputs(["x.png"], None) == ("default", ["x.png"])

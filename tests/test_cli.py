@@ -90,3 +90,75 @@ def test_train_evaluate_predict(phantom_folder, tmp_path):
     n_normal = len(list((phantom_folder / "test" / "NORMAL").iterdir()))
     assert len(rows) == n_normal and {"image", "prediction", "probabilities"} <= set(rows[0])
     assert "broken.jpeg: not a readable image" in r.stderr and "Traceback" not in r.stderr
+
+
+# ---------------------------------------------------------------------- no raw library output
+def test_evaluate_on_one_class_skips_auc_and_roc_plainly(tiny_model_path, tmp_path):
+    import cv2
+    import numpy as np
+
+    data = tmp_path / "data"
+    (data / "PNEUMONIA").mkdir(parents=True)
+    (data / "NORMAL").mkdir()
+    for i in range(4):
+        cv2.imwrite(str(data / "NORMAL" / f"IM-{i:04d}-0001.png"),
+                    np.random.default_rng(i).integers(0, 256, (40, 40), dtype=np.uint8))
+    plots = tmp_path / "plots"
+    r = run_cli("evaluate", str(tiny_model_path), str(data), "--plots", str(plots))
+    assert r.returncode == 0, r.stderr
+    assert "ROC AUC and the ROC curve need images of both classes" in r.stderr
+    assert "ROC AUC      n/a" in r.stdout
+    assert "Warning" not in r.stderr and "warn" not in r.stderr  # no raw scikit-learn output
+    assert len(r.stderr.strip().splitlines()) == 1
+    assert (plots / "confusion_matrix.png").exists() and not (plots / "roc.png").exists()
+
+
+def test_unexpected_errors_are_one_line_naming_the_input(tiny_model_path, tmp_path, capsys,
+                                                         monkeypatch):
+    import cv2
+    import numpy as np
+
+    from xaixray.preprocessing import Preprocessing
+
+    image = tmp_path / "chest.png"
+    cv2.imwrite(str(image), np.zeros((40, 40), np.uint8))
+
+    def broken(self, image):
+        raise RuntimeError("boom\nsecond line")
+
+    monkeypatch.setattr(Preprocessing, "fit", broken)
+    for command in ("predict", "explain"):
+        code = main([command, str(tiny_model_path), str(image), "--out", str(tmp_path / "o")]
+                    if command == "explain" else [command, str(tiny_model_path), str(image)])
+        assert code == 1
+        err = capsys.readouterr().err.strip()
+        assert err.startswith(f"xaixray {command}: error: unexpected RuntimeError on "
+                              f"{image}: boom"), err
+        assert "--debug" in err and "\n" not in err and "Traceback" not in err
+    assert main(["predict", str(tiny_model_path), str(image), "--debug"]) == 1
+    err = capsys.readouterr().err
+    assert "Traceback" in err and "RuntimeError: boom" in err
+    assert main(["--debug", "predict", str(tiny_model_path), str(image)]) == 1
+    assert "Traceback" in capsys.readouterr().err
+
+
+def test_library_warnings_and_logs_are_hidden_unless_debug(monkeypatch, recwarn, caplog):
+    import logging
+    import warnings
+
+    from xaixray.cli import models
+
+    def noisy(args):
+        warnings.warn("a library's warning", UserWarning, stacklevel=1)
+        logging.getLogger("absl").warning("a library's log message")
+        logging.getLogger("tensorflow").warning("another one")
+        return 0
+
+    monkeypatch.setattr(models, "run", noisy)
+    assert main(["models"]) == 0
+    assert not [w for w in recwarn if "library" in str(w.message)]
+    assert not [r for r in caplog.records if r.levelno < logging.ERROR]
+    assert main(["models", "--debug"]) == 0
+    assert [w for w in recwarn if "library" in str(w.message)]
+    shown = {r.getMessage() for r in caplog.records}
+    assert {"a library's log message", "another one"} <= shown

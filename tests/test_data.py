@@ -88,9 +88,14 @@ def test_pipeline_skips_unreadable_and_batches(phantom_folder, tmp_path):
 
 
 def test_augmentation_changes_images_but_keeps_range(rng):
-    x = rng.random((4, 32, 32, 1)).astype(np.float32)
-    out = np.asarray(augmentation(seed=0, robust=True)(x, training=True))
-    assert out.shape == x.shape and not np.allclose(out, x)
+    x = rng.random((16, 32, 32, 1)).astype(np.float32)
+    x[:, :4] = 1.0  # bright and dark bands, which brightness and contrast jitter push out
+    x[:, -4:] = 0.0
+    for robust in (False, True):
+        out = np.asarray(augmentation(seed=0, robust=robust)(x, training=True))
+        assert out.shape == x.shape and not np.allclose(out, x)
+        assert out.dtype == np.float32
+        assert out.min() >= 0.0 and out.max() <= 1.0, (robust, out.min(), out.max())
 
 
 def test_phantoms_are_deterministic_and_masked():

@@ -47,8 +47,12 @@ def test_metrics_match_scikit_learn():
     assert m["roc_auc"] == pytest.approx(skm.roc_auc_score(y, p))
 
 
-def test_single_class_has_no_auc():
+def test_single_class_has_no_auc_and_no_roc_curve():
+    from xaixray.errors import DataError
+
     assert compute_metrics([1, 1], [0.7, 0.9])["roc_auc"] is None
+    with pytest.raises(DataError, match="need images of both classes"):
+        plot_roc([0, 0, 0], [0.1, 0.5, 0.9], 0.5)
 
 
 def test_threshold_for_sensitivity():

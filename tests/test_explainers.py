@@ -126,7 +126,13 @@ def test_nested_resnet_map_depends_on_target_and_restores_the_head(zoo_cache, gr
     before = clf.predict_proba([gray_image])
     gc = GradCAM(clf)
     e = gc.explain(gray_image, targets="PNEUMONIA")[0]
+    other = gc.explain(gray_image, targets="NORMAL")[0]
     assert e.extras["layer"] == "conv5_block3_out" and e.extras["feature_shape"][-1] == 2048
+    assert (e.target_name, other.target_name) == ("PNEUMONIA", "NORMAL")
+    assert e.score == pytest.approx(1.0 - other.score)
+    # the map depends on the target: the sigmoid logit's sign flips, so does the evidence
+    assert not np.allclose(e.heatmap, other.heatmap)
+    assert e.extras["flat"] != other.extras["flat"]  # a 1x1 feature map: one class has none
     assert np.allclose(clf.predict_proba([gray_image]), before)  # sigmoid restored
     assert clf.model.layers[-1].activation.__name__ == "sigmoid"
     assert "call" not in vars(gc.target_layer)  # the capture hook is gone

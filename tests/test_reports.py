@@ -10,6 +10,8 @@ import cv2
 import numpy as np
 import pytest
 
+from xaixray.files import TEMP_PREFIX
+
 FAST = {"num_samples": 30, "max_evals": 30}
 
 
@@ -98,7 +100,8 @@ def test_report_json_has_the_documented_keys(result, tmp_path):
     assert {"xaixray_version", "report_format", "created", "image", "model", "prediction",
             "probabilities", "methods", "agreement", "errors", "seconds", "files"} <= set(report)
     assert report["xaixray_version"] == __version__
-    assert report["image"] == {"source": result.source, "height": 80, "width": 70, "channels": 1}
+    assert report["image"] == {"source": result.source, "name": result.source, "height": 80,
+                               "width": 70, "channels": 1}
     assert report["model"]["name"] == "tiny" and report["model"]["preprocessing"]["channels"] == 1
     assert report["prediction"]["class"] in ("NORMAL", "PNEUMONIA")
     assert list(report["methods"]) == ["gradcam", "lime", "shap"]
@@ -114,7 +117,7 @@ def test_report_json_has_the_documented_keys(result, tmp_path):
 def test_html_is_self_contained_and_escaped(result, tmp_path):
     from xaixray.reports import write_report
 
-    hostile = dataclasses.replace(result, source="<script>alert('x')</script>.png",
+    hostile = dataclasses.replace(result, source="<script>alert('x').png",
                                   errors={"gradcam++": "a <b>bold</b> claim"},
                                   methods=[*result.methods, "gradcam++"])
     html = write_report(hostile, tmp_path / "h").read_text()
@@ -137,7 +140,9 @@ def test_existing_folders_are_not_overwritten_silently(result, tmp_path):
     write_report(result, folder, overwrite=True)
     assert (folder / "notes.txt").read_text() == "keep me"
     assert (folder / "report.json").exists()
-    assert not [p for p in folder.iterdir() if p.name.endswith(".tmp")]
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "figure.png", "notes.txt", "report.html", "report.json"]  # no temporary file left
+    assert not list(folder.glob(f"{TEMP_PREFIX}*"))
 
 
 def test_folder_names_are_safe_and_distinct():
@@ -193,3 +198,94 @@ def test_explain_paths_single_image_and_failing_methods(tiny_classifier, image_f
         explain_paths(tiny_classifier, paths[:1], tmp_path / "two", methods=["gradcam"],
                       layer="nope")
     assert not (tmp_path / "two").exists()  # nothing written when nothing can run
+
+
+# ---------------------------------------------------------------------- paths and privacy
+PRIVATE = "Jane_Doe_1987"  # a folder named after a patient
+
+
+def _all_text(fig) -> str:
+    texts = [fig.get_suptitle()]
+    for ax in fig.axes:
+        texts += [ax.get_title(), *(t.get_text() for t in ax.texts)]
+    return " ".join(texts)
+
+
+@pytest.fixture
+def private_files(tmp_path, images):
+    folder = tmp_path / PRIVATE
+    folder.mkdir()
+    paths = []
+    for i, im in enumerate(images):
+        paths.append(folder / f"{PRIVATE}_chest{i}.png")
+        cv2.imwrite(str(paths[-1]), im)
+    bad = folder / f"{PRIVATE}_broken.jpg"
+    bad.write_text("not a JPEG")
+    return paths, bad
+
+
+def test_figures_and_pages_show_the_file_name_and_only_json_the_path(tiny_classifier,
+                                                                     private_files, tmp_path):
+    from xaixray import explain
+    from xaixray.plots import plot_explanations
+    from xaixray.run import explain_paths
+
+    paths, _ = private_files
+    [result] = explain(tiny_classifier, paths[0], methods=("gradcam",))
+    shown = _all_text(plot_explanations(result))
+    assert paths[0].name[:20] in shown and str(paths[0].parent) not in shown
+    run = explain_paths(tiny_classifier, paths, tmp_path / "out", methods="gradcam")
+    for page in [*run.reports, run.index]:
+        html = page.read_text()
+        assert str(tmp_path) not in html, page  # no folder, let alone the full path
+    assert f"<h1>{paths[0].name}</h1>" in run.reports[0].read_text()
+    assert paths[1].name in run.index.read_text()
+    report = json.loads((run.reports[0].parent / "report.json").read_text())
+    assert report["image"]["source"] == str(paths[0])  # the full path, in the data only
+    assert report["image"]["name"] == paths[0].name
+
+
+def test_anonymize_leaves_paths_and_file_names_out_of_every_output(tiny_model_path,
+                                                                   private_files, tmp_path,
+                                                                   capsys):
+    from xaixray import load_image
+    from xaixray.cli import main
+    from xaixray.imaging import anonymous_name
+
+    paths, bad = private_files
+    out = tmp_path / "out"
+    code = main(["explain", str(tiny_model_path), str(paths[0].parent), "--anonymize",
+                 "--methods", "gradcam,lime", "--num-samples", "20", "--out", str(out)])
+    assert code == 1  # the broken file
+    assert "broken" in capsys.readouterr().err  # the person running it is told which file
+    written = [p for p in out.rglob("*")]
+    assert len([p for p in written if p.is_file()]) == 1 + 3 * len(paths)
+    for p in written:
+        assert "jane" not in str(p.relative_to(out)).lower() and "chest" not in p.name
+        if p.is_file():
+            data = p.read_bytes()
+            assert PRIVATE.encode() not in data and str(tmp_path).encode() not in data, p
+            assert b"_chest0" not in data and b"_broken" not in data, p
+    expected = {anonymous_name(load_image(p)) for p in paths}
+    assert {p.name for p in out.iterdir() if p.is_dir()} == expected
+    for name in expected:
+        report = json.loads((out / name / "report.json").read_text())
+        assert report["image"]["source"] == report["image"]["name"] == name
+    assert re.search(r"input \d: not a readable image", (out / "index.html").read_text())
+
+
+def test_write_report_anonymize_keyword_names_the_figure_by_hash(result, tmp_path,
+                                                                 monkeypatch):
+    from xaixray.reports import writer
+
+    figures = []
+    plot = writer.plot_explanations
+    monkeypatch.setattr(writer, "plot_explanations",
+                        lambda r, **kw: figures.append(plot(r, **kw)) or figures[-1])
+    private = dataclasses.replace(result, source=f"/data/{PRIVATE}/scan.png")
+    writer.write_report(private, tmp_path / "named")
+    writer.write_report(private, tmp_path / "anon", anonymize=True)
+    assert "scan.png" in _all_text(figures[0]) and PRIVATE not in _all_text(figures[0])
+    assert "scan" not in _all_text(figures[1]) and "image-" in _all_text(figures[1])
+    for f in (tmp_path / "anon").iterdir():
+        assert b"scan" not in f.read_bytes() and PRIVATE.encode() not in f.read_bytes()

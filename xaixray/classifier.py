@@ -10,8 +10,12 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import shutil
+import tempfile
 import zipfile
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -21,7 +25,7 @@ from .bundled import default_model_path
 from .errors import ModelError, one_line
 from .files import atomic_path, to_json
 from .imaging import ImageLike, as_image_list
-from .labels import CLASS_NAMES
+from .labels import CLASS_NAMES, positive_index
 from .preprocessing import Preprocessing, infer_from_input_shape
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -29,6 +33,13 @@ if TYPE_CHECKING:  # pragma: no cover
 
 METADATA_NAME = "xaixray.json"
 FORMAT_VERSION = 1
+MODEL_SUFFIXES = (".keras", ".h5", ".hdf5")
+"""Suffixes of the model files xaixray loads, in any case: the Keras archive and legacy HDF5."""
+LEGACY_SUFFIXES = (".h5", ".hdf5")
+"""Legacy HDF5 model files: loaded (without xaixray metadata), never written."""
+MIN_KERAS = (3, 14)
+"""Oldest Keras whose model loading has the published safe-mode and archive fixes (up to
+CVE-2025-9905 and the 3.14.0 path-traversal fix); also the floor in ``pyproject.toml``."""
 DEFAULT_MODEL = "default"
 _CHUNK = 64
 
@@ -46,11 +57,14 @@ class Classifier:
     class_names
         Class names in output order; the default is ``("NORMAL", "PNEUMONIA")``.
     threshold
-        Decision threshold on the probability of ``class_names[1]`` (binary models).
+        Decision threshold on the probability of the positive class (binary models).
     name
         A short name shown in figures and reports (architecture or file name).
     info
         Free-form metadata saved with the model (training data, metrics, ...).
+    positive_class
+        The finding, by name (or index): what sensitivity, the threshold and ROC curves are
+        about. Default: ``"PNEUMONIA"`` when it is one of ``class_names``, else the last class.
     temperature
         Temperature scaling of the output (Guo et al. 2017): probabilities become
         ``softmax(log(p) / temperature)``, i.e. the binary log-odds divided by it. 1 leaves the
@@ -70,21 +84,33 @@ class Classifier:
         threshold: float = 0.5,
         name: str = "model",
         info: dict | None = None,
+        positive_class: str | int | None = None,
         temperature: float = 1.0,
     ) -> None:
         self.model = model
         self.preprocessing = preprocessing
         self.class_names = tuple(str(c) for c in class_names)
+        if len(set(self.class_names)) != len(self.class_names):
+            raise ModelError(f"class names must differ, got {', '.join(self.class_names)}")
         self.threshold = float(threshold)
         self.name = name
         self.info = dict(info or {})
         self.output_kind, self.from_logits = _output_kind(model, len(self.class_names))
         if not 0.0 < self.threshold < 1.0:
             raise ModelError(f"threshold must be in (0, 1), got {threshold}")
+        try:
+            self.positive_index = positive_index(self.class_names, positive_class)
+        except ValueError as exc:
+            raise ModelError(str(exc)) from None
         self.temperature = float(temperature)
         if not 0.0 < self.temperature < float("inf"):
             raise ModelError(f"temperature must be positive, got {temperature}")
         self._forward: Callable | None = None
+
+    @property
+    def positive_class(self) -> str:
+        """The name of the positive class (the finding); its index is :attr:`positive_index`."""
+        return self.class_names[self.positive_index]
 
     # ------------------------------------------------------------------ constructors
     @classmethod
@@ -100,13 +126,16 @@ class Classifier:
         class_names: Sequence[str] | None = None,
         threshold: float | None = None,
         name: str | None = None,
+        positive_class: str | int | None = None,
     ) -> Classifier:
         """Wrap a Keras model written without xaixray.
 
         Input size, channels and layout are inferred from the model's input shape and the output
         kind (one sigmoid unit or a softmax) from its output; scaling defaults to ``"unit"``
-        ([0, 1], as in the seed documents) and equalize to ``"none"``. Every keyword overrides
-        what was inferred.
+        ([0, 1], as in the seed documents) and equalize to ``"none"``; class names to
+        ``("NORMAL", "PNEUMONIA")`` for two outputs (one sigmoid unit is the probability of the
+        second name). Every keyword overrides what was inferred: a model whose first output is
+        PNEUMONIA needs ``class_names=("PNEUMONIA", "NORMAL")``.
         """
         shape = _input_shape(model)
         pre = infer_from_input_shape(shape).replace(
@@ -118,25 +147,38 @@ class Classifier:
         names = tuple(class_names) if class_names else (CLASS_NAMES if n_out <= 2 else
                                                         tuple(f"class_{i}" for i in range(n_out)))
         return cls(model, pre, names, threshold if threshold is not None else 0.5,
-                   name or getattr(model, "name", "model"))
+                   name or getattr(model, "name", "model"), positive_class=positive_class)
 
     @classmethod
-    def load(cls, path: str | os.PathLike = DEFAULT_MODEL, **overrides: Any) -> Classifier:
-        """Load a ``.keras`` file (written by xaixray or by plain Keras) or ``"default"``.
+    def load(cls, path: str | os.PathLike = DEFAULT_MODEL, *, unsafe: bool = False,
+             **overrides: Any) -> Classifier:
+        """Load a ``.keras`` file (written by xaixray or by plain Keras), a legacy ``.h5`` file
+        or ``"default"``.
 
         Files written by xaixray carry their preprocessing, class names and threshold; for other
         files these are inferred as in :meth:`from_keras`. ``overrides`` (``input_size``,
-        ``channels``, ``scaling``, ``layout``, ``equalize``, ``class_names``, ``threshold``,
-        ``name``) win over
-        both. Keras safe mode stays on: files with Python lambdas are refused.
+        ``channels``, ``scaling``, ``layout``, ``equalize``, ``class_names``,
+        ``positive_class``, ``threshold``, ``name``) win over both.
+
+        Keras safe mode is on: a file holding Python code that would run on loading (a
+        ``Lambda`` layer, for example) is refused. ``unsafe=True`` turns safe mode off, only for
+        files you trust. Keras older than :data:`MIN_KERAS` is refused, since its safe mode can
+        be bypassed.
         """
         import keras
 
+        check_keras_version(keras.__version__)
         path = _resolve_model_path(path)
         meta = read_metadata(path)
         try:
-            model = keras.saving.load_model(path, compile=False, safe_mode=True)
+            with _keras_spelling(path) as spelled:
+                model = keras.saving.load_model(spelled, compile=False, safe_mode=not unsafe)
         except Exception as exc:  # noqa: BLE001 - Keras raises many kinds; report one line
+            if not unsafe and "safe_mode" in str(exc):
+                raise ModelError(
+                    f"{path}: refused by Keras safe mode: the file holds Python code (such as a "
+                    "Lambda layer) that would run on loading; only for files you trust, load it "
+                    "with --unsafe (Classifier.load(..., unsafe=True))") from None
             raise ModelError(f"{path}: cannot load as a Keras model ({one_line(exc)})") from None
         if meta is None:
             return cls.from_keras(model, **{"name": Path(path).stem, **_drop_none(overrides)})
@@ -145,14 +187,18 @@ class Classifier:
                for k in ("input_size", "channels", "scaling", "layout", "equalize")}
         )
         _check_matches(pre, _input_shape(model))
+        names = tuple(overrides.get("class_names") or meta.get("class_names", CLASS_NAMES))
+        saved = meta.get("positive_class")
         return cls(
             model,
             pre,
-            overrides.get("class_names") or meta.get("class_names", CLASS_NAMES),
+            names,
             overrides.get("threshold") or meta.get("threshold", 0.5),
             overrides.get("name") or meta.get("name", Path(path).stem),
             meta.get("info", {}),
-            meta.get("temperature", 1.0),
+            positive_class=overrides.get("positive_class")
+            or (saved if saved in names else None),
+            temperature=meta.get("temperature", 1.0),
         )
 
     # ------------------------------------------------------------------ prediction
@@ -172,10 +218,12 @@ class Classifier:
         return np.asarray(self.class_names)[self.decide(self.predict_proba(images))]
 
     def decide(self, proba: np.ndarray) -> np.ndarray:
-        """Class indices from probabilities: threshold on class 1 when binary, else argmax."""
+        """Class indices from probabilities: for two classes, the positive class when its
+        probability reaches :attr:`threshold`, else the other; argmax for more classes."""
         proba = np.asarray(proba)
         if proba.shape[1] == 2:
-            return (proba[:, 1] >= self.threshold).astype(int)
+            pos = self.positive_index
+            return np.where(proba[:, pos] >= self.threshold, pos, 1 - pos).astype(int)
         return proba.argmax(axis=1)
 
     def predict_proba_prepared(self, batch: np.ndarray, batch_size: int = _CHUNK) -> np.ndarray:
@@ -243,6 +291,7 @@ class Classifier:
             "name": self.name,
             "preprocessing": self.preprocessing.to_dict(),
             "class_names": list(self.class_names),
+            "positive_class": self.positive_class,
             "threshold": self.threshold,
             "output_kind": self.output_kind,
             "temperature": self.temperature,
@@ -257,11 +306,12 @@ class Classifier:
         moved into place, so a failed save never leaves a half-written file.
         """
         path = Path(path)
-        if path.suffix != ".keras":
-            raise ModelError(f"{path}: model files must end in .keras")
+        if path.suffix.lower() != ".keras":
+            raise ModelError(f"{path}: model files must end in .keras (legacy "
+                             f"{'/'.join(LEGACY_SUFFIXES)} files are read, not written)")
         if path.exists() and not overwrite:
             raise ModelError(f"{path}: already exists (pass overwrite=True or --overwrite)")
-        with atomic_path(path) as tmp:
+        with atomic_path(path, suffix=".keras") as tmp:
             self.model.save(tmp, overwrite=True)
             with zipfile.ZipFile(tmp, "a") as zf:
                 zf.writestr(METADATA_NAME, to_json(self.metadata()))
@@ -271,12 +321,27 @@ class Classifier:
         p = self.preprocessing
         return (f"Classifier(name={self.name!r}, input={p.model_input_shape}, "
                 f"scaling={p.scaling!r}, layout={p.layout!r}, output={self.output_kind!r}, "
-                f"classes={self.class_names}, "
+                f"classes={self.class_names}, positive={self.positive_class!r}, "
                 f"threshold={self.threshold:g}"
                 + (f", temperature={self.temperature:g})" if self.temperature != 1.0 else ")"))
 
 
 # ---------------------------------------------------------------------- helpers
+def check_keras_version(version: str) -> None:
+    """Refuse a Keras older than :data:`MIN_KERAS`: its safe mode does not protect model files.
+
+    Raises
+    ------
+    ModelError
+        One line naming the installed version and the one needed.
+    """
+    numbers = [int(n) for n in re.findall(r"\d+", str(version))[:2]]
+    if len(numbers) < 2 or tuple(numbers) < MIN_KERAS:
+        need = ".".join(map(str, MIN_KERAS))
+        raise ModelError(f"Keras {version} cannot load model files safely (its safe mode can be "
+                         f"bypassed); xaixray needs keras>={need}: pip install -U 'keras>={need}'")
+
+
 def read_metadata(path: str | os.PathLike) -> dict | None:
     """xaixray's metadata inside a ``.keras`` file, or ``None`` for a plain Keras file."""
     path = Path(path)
@@ -286,7 +351,7 @@ def read_metadata(path: str | os.PathLike) -> dict | None:
                 return None
             return json.loads(zf.read(METADATA_NAME))
     except zipfile.BadZipFile:
-        if path.suffix == ".h5":
+        if path.suffix.lower() in LEGACY_SUFFIXES:
             return None
         raise ModelError(f"{path}: not a Keras .keras model file (not a zip archive)") from None
     except (json.JSONDecodeError, UnicodeDecodeError):
@@ -307,9 +372,27 @@ def _resolve_model_path(path: str | os.PathLike) -> str:
     if p.suffix.lower() in (".pkl", ".pickle", ".joblib", ".sav"):
         raise ModelError(f"{p}: pickled models are refused (unsafe to load); save the model "
                          "with model.save('model.keras') and load that")
-    if p.suffix.lower() not in (".keras", ".h5", ".hdf5"):
-        raise ModelError(f"{p}: expected a .keras model file")
+    if p.suffix.lower() not in MODEL_SUFFIXES:
+        raise ModelError(f"{p}: expected a .keras model file (or a legacy "
+                         f"{'/'.join(LEGACY_SUFFIXES)} file)")
     return str(p)
+
+
+@contextmanager
+def _keras_spelling(path: str) -> Iterator[str]:
+    """``path``, or a link to it whose suffix is in lower case: Keras reads ``.keras``,
+    ``.h5`` and ``.hdf5`` only as spelled so (``.KERAS`` is "not supported")."""
+    suffix = Path(path).suffix
+    if suffix == suffix.lower():
+        yield path
+        return
+    with tempfile.TemporaryDirectory(prefix="xaixray-") as folder:
+        alias = os.path.join(folder, "model" + suffix.lower())
+        try:
+            os.symlink(os.path.abspath(path), alias)
+        except OSError:  # no symbolic links here (some Windows set-ups): a private copy
+            shutil.copyfile(path, alias)
+        yield alias
 
 
 def _input_shape(model: Any) -> tuple:
@@ -362,4 +445,11 @@ def _drop_none(d: dict) -> dict:
     return {k: v for k, v in d.items() if v is not None}
 
 
-__all__ = ["Classifier", "final_layer", "read_metadata"]
+__all__ = [
+    "MIN_KERAS",
+    "MODEL_SUFFIXES",
+    "Classifier",
+    "check_keras_version",
+    "final_layer",
+    "read_metadata",
+]

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import math
 import os
-import tempfile
+import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+TEMP_PREFIX = ".xaixray-"
+"""Temporary files that :func:`atomic_path` writes before moving them into place start so."""
 
 
 def json_ready(obj: Any) -> Any:
@@ -39,22 +43,69 @@ def to_json(obj: Any) -> str:
 
 
 @contextmanager
-def atomic_path(path: str | os.PathLike) -> Iterator[str]:
+def atomic_path(path: str | os.PathLike, suffix: str | None = None) -> Iterator[str]:
     """Yield a temporary path beside ``path``; on success move it into place, else remove it.
 
-    Whoever writes the temporary file, ``path`` is either untouched or complete.
+    Whoever writes the temporary file, ``path`` is either untouched or complete. The temporary
+    file ends in ``suffix`` (default: ``path``'s), for writers that go by the suffix. It is
+    created as a plain ``open()`` would create a new file, so the user's umask (and a folder's
+    default ACL) decide who may read the result: reports hold patient images.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".xaixray-", suffix=path.suffix)
-    os.close(fd)
+    tmp = _new_name(path.parent, path.suffix if suffix is None else suffix)
     try:
         yield tmp
-        os.chmod(tmp, 0o644)
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
             os.remove(tmp)
+
+
+@contextmanager
+def atomic_folder(folder: str | os.PathLike) -> Iterator[Path]:
+    """Yield a new, empty temporary folder beside ``folder``; on success rename it to
+    ``folder``, else remove it with its contents.
+
+    ``folder`` must not exist yet: it then appears complete or not at all, even when the
+    writing is interrupted (Ctrl-C). The folder gets the permissions ``mkdir`` gives.
+
+    Raises
+    ------
+    FileExistsError
+        If ``folder`` exists by the time the temporary folder is moved into place.
+    """
+    import shutil
+
+    folder = Path(folder)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(_new_name(folder.parent, "", make_folder=True))
+    try:
+        yield tmp
+        if folder.exists():
+            raise FileExistsError(errno.EEXIST, "already exists", str(folder))
+        os.rename(tmp, folder)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _new_name(folder: Path, suffix: str, make_folder: bool = False) -> str:
+    """Create an empty, new file (or folder) ``folder/.xaixray-<random><suffix>`` with mode
+    0o666 (0o777) less the umask, as ``open()`` (``mkdir``) would: ``tempfile.mkstemp``
+    (``mkdtemp``) would make it 0o600 (0o700) whatever the umask says."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    for _ in range(100):
+        name = os.path.join(folder, f"{TEMP_PREFIX}{secrets.token_hex(6)}{suffix}")
+        try:
+            if make_folder:
+                os.mkdir(name, 0o777)
+            else:
+                os.close(os.open(name, flags, 0o666))
+        except FileExistsError:
+            continue
+        return name
+    raise FileExistsError(f"{folder}: cannot create a temporary file")
 
 
 def write_bytes(path: str | os.PathLike, data: bytes) -> Path:

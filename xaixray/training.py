@@ -28,15 +28,17 @@ from .data import (
     load_arrays,
     load_folder,
     make_dataset,
+    relabel,
     split_by_patient,
 )
 from .errors import DataError
 from .evaluation import compute_metrics, threshold_for_sensitivity
+from .labels import CLASS_NAMES
 
 STRATEGIES = ("default", "mirrored", "multiworker")
 
-VALIDATION_KEYS = ("n", "threshold", "accuracy", "roc_auc", "sensitivity", "specificity",
-                   "precision", "f1", "confusion_matrix")
+VALIDATION_KEYS = ("n", "threshold", "positive_class", "accuracy", "roc_auc", "sensitivity",
+                   "specificity", "precision", "f1", "confusion_matrix")
 
 
 def train(
@@ -95,9 +97,9 @@ def train(
         data = load_folder(data, split="train")
     if validation is None and isinstance(data, ImageSet):
         data, validation = split_by_patient(data, val_fraction, seed)
-    pre = classifier.preprocessing
-    x_train, y_train, bad = _arrays(data, pre)
-    val = _arrays(validation, pre) if validation is not None else None
+    pre, names = classifier.preprocessing, classifier.class_names
+    x_train, y_train, bad = _arrays(data, pre, names)
+    val = _arrays(validation, pre, names) if validation is not None else None
     if val is not None:
         bad += val[2]
     for line in bad:
@@ -153,26 +155,32 @@ def train(
 def _record_validation(classifier: Classifier, y: np.ndarray, x: np.ndarray,
                        sensitivity: float | None) -> None:
     """Validation metrics at the current threshold and, with ``sensitivity``, the new one."""
-    p = classifier.predict_proba_prepared(x.astype(np.float32) / 255.0)[:, 1]
-    m = compute_metrics(y, p, classifier.threshold, classifier.class_names)
+    pos = classifier.positive_index
+    p = classifier.predict_proba_prepared(x.astype(np.float32) / 255.0)[:, pos]
+    m = compute_metrics(y, p, classifier.threshold, classifier.class_names, positive=pos)
     classifier.info["validation"] = {k: m[k] for k in VALIDATION_KEYS}
     if sensitivity is None:
         return
-    classifier.threshold = threshold_for_sensitivity(y, p, sensitivity)
-    m = compute_metrics(y, p, classifier.threshold, classifier.class_names)
+    classifier.threshold = threshold_for_sensitivity(y, p, sensitivity, positive=pos)
+    m = compute_metrics(y, p, classifier.threshold, classifier.class_names, positive=pos)
     classifier.info["threshold_rule"] = (f"highest threshold with validation sensitivity >= "
                                          f"{sensitivity}")
     classifier.info["validation_at_threshold"] = {k: m[k] for k in VALIDATION_KEYS}
 
 
-def _arrays(data: Any, pre: Any) -> tuple[np.ndarray, np.ndarray, list[str]]:
-    """Any supported data form -> (uint8 model-frame images, int labels, failures)."""
+def _arrays(data: Any, pre: Any, class_names: Any
+            ) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """Any supported data form -> (uint8 model-frame images, int labels, failures).
+
+    Labels of folders and image sets are matched to ``class_names`` (the model's) by name;
+    ``(images, labels)`` and phantoms are taken to be in the model's class order already.
+    """
     if isinstance(data, (str, os.PathLike)):
         data = load_folder(Path(data), split="val")
     if isinstance(data, ImageSet):
-        return load_arrays(data, pre, progress=True)
+        return load_arrays(data.relabel(class_names), pre, progress=True)
     if isinstance(data, Phantoms):
-        images, labels = list(data.images), data.labels
+        images, labels = list(data.images), relabel(data.labels, CLASS_NAMES, class_names)
     elif isinstance(data, tuple) and len(data) == 2:
         images, labels = data
         images = list(images)

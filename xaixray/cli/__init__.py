@@ -10,13 +10,18 @@ import argparse
 import importlib
 import os
 import sys
-from collections.abc import Sequence
+import warnings
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
-from ..errors import XaixrayError
+from ..errors import XaixrayError, input_of, one_line
 from ..version import __version__
 
 COMMANDS = ("models", "train", "evaluate", "calibrate", "predict", "explain", "index", "demo",
             "samples")
+DEBUG_HELP = ("show the traceback of any error, and the warnings and log messages of the "
+              "libraries (hidden otherwise)")
+QUIET_LOGGERS = ("tensorflow", "absl", "h5py", "matplotlib", "PIL", "numba", "shap", "pydicom")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -26,6 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "and explain (Grad-CAM, LIME, SHAP).",
     )
     parser.add_argument("--version", action="version", version=f"xaixray {__version__}")
+    parser.add_argument("--debug", action="store_true", help=DEBUG_HELP)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
     for name in COMMANDS:
@@ -34,6 +40,9 @@ def build_parser() -> argparse.ArgumentParser:
         except ModuleNotFoundError:
             continue
         module.add_parser(sub)
+    for command in sub.choices.values():  # also accepted after the command's name
+        command.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                             help=DEBUG_HELP)
     return parser
 
 
@@ -65,23 +74,72 @@ def import_tensorflow_quietly() -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``xaixray`` console script; returns the exit code."""
+    """Entry point of the ``xaixray`` console script; returns the exit code.
+
+    Every error is one line on stderr (``xaixray COMMAND: error: ...``) and a non-zero exit
+    code; an unexpected one also names the input it happened on, where known, and points to
+    ``--debug``, which shows the traceback and the libraries' warnings and log messages.
+    """
     parser = build_parser()
     args = parser.parse_args(argv)
+    command, debug = args.command, args.debug
     try:
-        if args.command not in ("models", "samples", "index"):
-            import_tensorflow_quietly()
-        return int(args.func(args) or 0)
+        with _libraries_quiet(not debug):
+            if command not in ("models", "samples", "index"):
+                import_tensorflow_quietly()
+            return int(args.func(args) or 0)
+    except KeyboardInterrupt:
+        print(f"xaixray {command}: interrupted", file=sys.stderr)
+        return 130
     except XaixrayError as exc:
-        print(f"xaixray {args.command}: error: {exc}", file=sys.stderr)
+        _traceback(debug)
+        print(f"xaixray {command}: error: {exc}", file=sys.stderr)
         return 1
     except OSError as exc:  # an output that cannot be written, a disk that is full
+        _traceback(debug)
         where = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
-        print(f"xaixray {args.command}: error: {where}{exc.strerror or exc}", file=sys.stderr)
+        print(f"xaixray {command}: error: {where}{exc.strerror or exc}", file=sys.stderr)
         return 1
-    except KeyboardInterrupt:
-        print(f"xaixray {args.command}: interrupted", file=sys.stderr)
-        return 130
+    except Exception as exc:  # noqa: BLE001 - a bug or a library failure: still one line
+        _traceback(debug)
+        source = input_of(exc)
+        where = f" on {source}" if source else ""
+        hint = "" if debug else "; run again with --debug to see the traceback"
+        print(f"xaixray {command}: error: unexpected {type(exc).__name__}{where}: "
+              f"{one_line(exc, 200)}{hint}", file=sys.stderr)
+        return 1
+
+
+def _traceback(debug: bool) -> None:
+    if debug:
+        import traceback
+
+        traceback.print_exc()
+
+
+@contextmanager
+def _libraries_quiet(quiet: bool) -> Iterator[None]:
+    """Hide the libraries' Python warnings and log messages below ERROR while the command runs.
+
+    xaixray says what matters itself, in one line; ``--debug`` shows everything.
+    """
+    if not quiet:
+        yield
+        return
+    import logging
+
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    loggers = [logging.getLogger(name) for name in QUIET_LOGGERS]
+    levels = [logger.level for logger in loggers]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for logger in loggers:
+            logger.setLevel(max(logger.level, logging.ERROR))
+        try:
+            yield
+        finally:
+            for logger, level in zip(loggers, levels):
+                logger.setLevel(level)
 
 
 if __name__ == "__main__":  # pragma: no cover

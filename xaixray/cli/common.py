@@ -7,6 +7,7 @@ import sys
 from collections.abc import Iterable
 from pathlib import Path
 
+from ..classifier import MODEL_SUFFIXES
 from ..imaging import is_image_file
 
 
@@ -41,18 +42,37 @@ def input_size(text: str) -> tuple[int, int]:
     return parts[0], parts[1]
 
 
+def class_names_arg(text: str) -> tuple[str, ...]:
+    """argparse type: comma-separated class names, at least two, all different."""
+    names = tuple(n.strip() for n in text.split(","))
+    if len(names) < 2 or not all(names) or len(set(names)) != len(names):
+        raise argparse.ArgumentTypeError(f"{text}: expected two or more different class names, "
+                                         "comma-separated, e.g. PNEUMONIA,NORMAL")
+    return names
+
+
 def add_model_overrides(parser: argparse.ArgumentParser) -> None:
     """Flags that say what cannot be inferred from a foreign .keras file."""
     from ..preprocessing import EQUALIZATIONS, LAYOUTS, SCALINGS
 
-    g = parser.add_argument_group("model input (for .keras files not written by xaixray)")
+    g = parser.add_argument_group("model (for files not written by xaixray)")
     g.add_argument("--scaling", choices=sorted(SCALINGS), help="pixel scaling the model expects")
     g.add_argument("--layout", choices=sorted(LAYOUTS), help="image, or rows for a row-LSTM")
     g.add_argument("--equalize", choices=sorted(EQUALIZATIONS),
                    help="contrast equalisation the model was trained with (default none)")
     g.add_argument("--channels", type=int, choices=(1, 3))
     g.add_argument("--input-size", type=input_size, metavar="HxW")
-    g.add_argument("--threshold", type=float, help="decision threshold on P(PNEUMONIA)")
+    g.add_argument("--class-names", type=class_names_arg, metavar="A,B",
+                   help="class names in the model's output order (default NORMAL,PNEUMONIA; "
+                        "one sigmoid unit is the probability of the second)")
+    g.add_argument("--positive", metavar="CLASS",
+                   help="the positive class (the finding), by name (default PNEUMONIA when "
+                        "it is a class, else the last)")
+    g.add_argument("--threshold", type=float,
+                   help="decision threshold on the probability of the positive class")
+    parser.add_argument("--unsafe", action="store_true",
+                        help="turn Keras safe mode off, so that model files holding Python code "
+                             "(Lambda layers) load: only for files you trust")
 
 
 def load_classifier(args: argparse.Namespace):
@@ -61,8 +81,10 @@ def load_classifier(args: argparse.Namespace):
 
     overrides = {k: getattr(args, k, None)
                  for k in ("scaling", "layout", "equalize", "channels", "input_size",
-                           "threshold")}
-    return Classifier.load(args.model, **{k: v for k, v in overrides.items() if v is not None})
+                           "threshold", "class_names")}
+    overrides["positive_class"] = getattr(args, "positive", None)
+    return Classifier.load(args.model, unsafe=bool(getattr(args, "unsafe", False)),
+                           **{k: v for k, v in overrides.items() if v is not None})
 
 
 def images_from_args(args: argparse.Namespace, command: str
@@ -105,13 +127,12 @@ def warn(command: str, message: str) -> None:
     print(f"xaixray {command}: {message}", file=sys.stderr)
 
 
-MODEL_SUFFIXES = (".keras", ".h5", ".hdf5")
-
 
 def split_model_and_inputs(items: list[str], model: str | None) -> tuple[str, list[str]]:
     """Tell the model from the images in ``MODEL IMAGE...`` / ``IMAGE...`` argument lists.
 
-    The first item is the model when it ends in ``.keras``/``.h5`` or is ``default``; otherwise
+    The first item is the model when it ends in one of
+    :data:`~xaixray.classifier.MODEL_SUFFIXES` (any case) or is ``default``; otherwise
     ``--model`` (or the bundled default model) is used.
     """
     if model is None and items and (items[0] == "default" or

@@ -26,6 +26,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+
     from .common import load_classifier, refuse_existing, warn
 
     outputs = ([args.json] if args.json else []) + (
@@ -48,13 +49,22 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         write_json(args.json, m)
         print(f"wrote {args.json}")
+    if not result.both_classes:
+        only = clf.class_names[int(result.y_true[0])]
+        warn("evaluate", f"ROC AUC and the ROC curve need images of both classes; the readable "
+                         f"images are all {only}, so they are skipped")
     if args.plots:
         save_figure(plot_confusion_matrix(m, title=clf.name), args.plots / "confusion_matrix.png")
-        save_figure(plot_roc(result.y_true, result.p_positive, clf.threshold, title=clf.name),
-                    args.plots / "roc.png")
-        save_figure(plot_reliability(result.y_true, result.p_positive, title=clf.name),
+        print(f"wrote {args.plots / 'confusion_matrix.png'}")
+        if result.both_classes:
+            save_figure(plot_roc(result.y_true, result.p_positive, clf.threshold,
+                                 title=clf.name, positive=result.positive),
+                        args.plots / "roc.png")
+            print(f"wrote {args.plots / 'roc.png'}")
+        save_figure(plot_reliability((result.y_true == result.positive).astype(int),
+                                     result.p_positive, title=clf.name),
                     args.plots / "reliability.png")
-        print(f"wrote confusion_matrix.png, roc.png and reliability.png into {args.plots}")
+        print(f"wrote {args.plots / 'reliability.png'}")
     for line in result.failures:
         warn("evaluate", f"skipped {line}")
     return 1 if result.failures else 0

@@ -66,6 +66,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="LIME: perturbed images per explanation (default: 1000)")
     p.add_argument("--max-evals", type=positive_int, default=1000, metavar="N",
                    help="SHAP: model evaluations per explanation (default: 1000)")
+    p.add_argument("--anonymize", action="store_true",
+                   help="leave paths and file names out of every file written: images are "
+                        "named by a hash of their pixels (messages here still name them)")
     p.add_argument("--layer", metavar="NAME",
                    help="Grad-CAM: layer to use (default: the last convolutional feature map)")
     p.add_argument("--shard", type=shard_arg, metavar="K/N",
@@ -100,7 +103,7 @@ def run(args: argparse.Namespace) -> int:
         overwrite=args.overwrite, progress=sys.stderr.isatty(),
         on_message=lambda msg: tqdm.write(f"xaixray explain: {msg}", file=sys.stderr),
         num_samples=args.num_samples, max_evals=args.max_evals, layer=args.layer,
-        shard=args.shard, resume=args.resume)
+        shard=args.shard, resume=args.resume, anonymize=args.anonymize)
     failures = problems + result.failures
     if result.resumed:
         print(f"{result.resumed} complete report(s) kept from an earlier run")

@@ -37,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
     from ..run import predict_files
 
     clf = load_classifier(args)
-    pos = clf.class_names[-1]
+    pos = clf.positive_class
     if not args.json and paths:
         print(f"{'image':<50} {'prediction':<10} P({pos})")
     with tqdm(total=len(paths), unit="img", file=sys.stderr, disable=len(paths) < 20,

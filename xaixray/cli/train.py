@@ -58,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
     from .common import refuse_existing
 
     out: Path = args.out
-    if out.suffix != ".keras":
+    if out.suffix.lower() != ".keras":
         raise XaixrayError(f"{out}: --out must end in .keras")
     history_path = out.with_suffix(".history.json")
     curves_path = out.with_suffix(".curves.png")

@@ -1,7 +1,14 @@
 """Data: Kaggle-layout folders, patient splits, tf.data pipelines, augmentation, phantoms."""
 
 from .augment import augmentation
-from .folders import ImageSet, class_weights, load_folder, patient_id, split_by_patient
+from .folders import (
+    ImageSet,
+    class_weights,
+    load_folder,
+    patient_id,
+    relabel,
+    split_by_patient,
+)
 from .pipeline import decode_images, load_arrays, make_dataset
 from .synthetic import Phantoms, make_phantoms
 
@@ -16,5 +23,6 @@ __all__ = [
     "make_dataset",
     "make_phantoms",
     "patient_id",
+    "relabel",
     "split_by_patient",
 ]

@@ -49,10 +49,43 @@ class ImageSet:
         """Number of images per class."""
         return {name: int((self.labels == i).sum()) for i, name in enumerate(self.class_names)}
 
+    def relabel(self, class_names: Sequence[str]) -> ImageSet:
+        """The same images with labels indexing ``class_names`` (a model's output order).
+
+        Labels are matched by name, so a model whose classes are in another order is scored
+        against the right labels.
+
+        Raises
+        ------
+        DataError
+            If one of this set's classes is not in ``class_names``.
+        """
+        return ImageSet(list(self.paths), relabel(self.labels, self.class_names, class_names),
+                        tuple(str(c) for c in class_names), self.root)
+
     def subset(self, index: Sequence[int] | np.ndarray) -> ImageSet:
         index = np.asarray(index, dtype=int)
         return ImageSet([self.paths[i] for i in index], self.labels[index], self.class_names,
                         self.root)
+
+
+def relabel(labels: Sequence[int] | np.ndarray, from_names: Sequence[str],
+            to_names: Sequence[str]) -> np.ndarray:
+    """Labels indexing ``from_names`` turned into labels indexing ``to_names``, by name.
+
+    Raises
+    ------
+    DataError
+        If a class of ``from_names`` is not in ``to_names``.
+    """
+    to = [str(c) for c in to_names]
+    missing = [str(c) for c in from_names if str(c) not in to]
+    if missing:
+        raise DataError(f"the images' classes ({', '.join(map(str, from_names))}) are not the "
+                        f"model's ({', '.join(to)}); give the model its class names "
+                        "(class_names=..., --class-names)")
+    order = np.asarray([to.index(str(c)) for c in from_names], dtype=int)
+    return order[np.asarray(labels, dtype=int)]
 
 
 _PERSON = re.compile(r"^(person\d+)_", re.IGNORECASE)

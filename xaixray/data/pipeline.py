@@ -14,8 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import DataError, ImageError
-from ..imaging import load_image
+from ..errors import DataError, ImageError, about_input
+from ..imaging import describe, load_image
 from ..preprocessing import Preprocessing
 
 
@@ -33,7 +33,8 @@ def decode_images(paths: Sequence[Any], preprocessing: Preprocessing, workers: i
 
     def one(p: Any) -> np.ndarray | str:
         try:
-            return preprocessing.fit(load_image(p))
+            with about_input(describe(p)):
+                return preprocessing.fit(load_image(p))
         except ImageError as exc:
             return str(exc)
 

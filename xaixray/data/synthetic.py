@@ -21,7 +21,8 @@ class Phantoms:
     images
         ``uint8`` ``(n, size, size)``.
     labels
-        ``int`` ``(n,)``: 0 = NORMAL, 1 = PNEUMONIA.
+        ``int`` ``(n,)``: 0 = NORMAL, 1 = PNEUMONIA (indices into
+        :data:`~xaixray.labels.CLASS_NAMES`).
     masks
         ``bool`` ``(n, size, size)``: the opacities (all False for NORMAL).
     """

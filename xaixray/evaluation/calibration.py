@@ -23,23 +23,26 @@ MIN_PER_CLASS = 10
 RULES = ("sensitivity", "specificity", "youden")
 
 
-def check_calibration_set(y_true: Sequence[int], min_per_class: int = MIN_PER_CLASS) -> None:
+def check_calibration_set(is_positive: Sequence[int], min_per_class: int = MIN_PER_CLASS,
+                          names: tuple[str, str] = ("NORMAL", "PNEUMONIA")) -> None:
     """Refuse sets that cannot support an operating point: one class only, or too few images.
+
+    ``is_positive`` is 1 for images of the positive class (``names[1]``), else 0.
 
     Raises
     ------
     DataError
         With a one-line message saying what is missing.
     """
-    y = np.asarray(y_true, dtype=int)
+    y = np.asarray(is_positive, dtype=int)
     counts = {0: int((y == 0).sum()), 1: int((y == 1).sum())}
     if 0 in counts.values():
-        missing = "NORMAL" if counts[0] == 0 else "PNEUMONIA"
+        missing = names[0] if counts[0] == 0 else names[1]
         raise DataError(f"the calibration set has no {missing} images; sensitivity and "
                         "specificity need both classes")
     if min(counts.values()) < min_per_class:
-        raise DataError(f"the calibration set is too small ({counts[0]} NORMAL, {counts[1]} "
-                        f"PNEUMONIA); use at least {min_per_class} images of each class")
+        raise DataError(f"the calibration set is too small ({counts[0]} {names[0]}, {counts[1]} "
+                        f"{names[1]}); use at least {min_per_class} images of each class")
 
 
 def threshold_for_specificity(y_true: Sequence[int], p_positive: Sequence[float],

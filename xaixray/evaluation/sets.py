@@ -9,8 +9,9 @@ from typing import Any
 import numpy as np
 
 from ..classifier import Classifier
-from ..data import ImageSet, Phantoms, decode_images, load_folder
+from ..data import ImageSet, Phantoms, decode_images, load_folder, relabel
 from ..errors import DataError
+from ..labels import CLASS_NAMES
 from .calibration import expected_calibration_error, operating_point, thresholds_for_sensitivities
 from .metrics import compute_metrics
 
@@ -29,17 +30,26 @@ class Evaluation:
         ``(n, n_classes)`` probabilities of the readable images.
     failures
         One line per image that could not be read.
+    positive
+        Index of the positive class (:attr:`~xaixray.Classifier.positive_index`) in ``proba``
+        and ``y_true``.
     """
 
     metrics: dict
     y_true: np.ndarray = field(repr=False)
     proba: np.ndarray = field(repr=False)
     failures: list[str] = field(default_factory=list)
+    positive: int = 1
+
+    @property
+    def both_classes(self) -> bool:
+        """Whether the readable images hold both classes (ROC AUC and ROC curves need them)."""
+        return len(np.unique(self.y_true)) >= 2
 
     @property
     def p_positive(self) -> np.ndarray:
-        """Probability of the positive class (index 1) per image."""
-        return self.proba[:, 1]
+        """Probability of the positive class per image."""
+        return self.proba[:, self.positive]
 
 
 def predict_set(classifier: Classifier, data: Any, labels: Sequence[int] | None = None,
@@ -51,19 +61,23 @@ def predict_set(classifier: Classifier, data: Any, labels: Sequence[int] | None 
     data
         A Kaggle-layout folder (its ``test/`` split, else its class folders), an
         :class:`~xaixray.data.ImageSet`, :class:`~xaixray.data.Phantoms`, or images with
-        ``labels``.
+        ``labels`` (indices into ``classifier.class_names``). Folders, image sets and phantoms
+        are matched to the classifier's classes by name.
 
     Returns
     -------
     y_true, proba, failures
-        Labels and ``(n, n_classes)`` probabilities of the readable images, and one line per
-        unreadable image.
+        Labels (indices into ``classifier.class_names``: a folder's or ``ImageSet``'s classes
+        are matched to the model's by name) and ``(n, n_classes)`` probabilities of the readable
+        images, and one line per unreadable image.
     """
     if isinstance(data, Phantoms):
-        data, labels = list(data.images), data.labels
+        data, labels = list(data.images), relabel(data.labels, CLASS_NAMES,
+                                                  classifier.class_names)
     elif not isinstance(data, ImageSet) and labels is None:
         data = load_folder(data, split="test")
     if isinstance(data, ImageSet):
+        data = data.relabel(classifier.class_names)
         data, labels = data.paths, data.labels
     if labels is None or len(labels) != len(data):
         raise DataError("evaluation needs one label per image")
@@ -78,11 +92,11 @@ def evaluate(classifier: Classifier, data: Any, labels: Sequence[int] | None = N
              threshold: float | None = None, progress: bool = False) -> Evaluation:
     """Metrics of ``classifier`` on a labelled set (see :func:`predict_set` for data forms).
 
-    The threshold defaults to the classifier's own. Besides :func:`compute_metrics`, the metrics
+    The threshold defaults to the classifier's own. Unreadable images are skipped and listed in
+    ``failures`` (and in ``metrics["unreadable"]``). Besides :func:`compute_metrics`, the metrics
     hold the expected calibration error, bootstrap 95% intervals of sensitivity, specificity and
     accuracy, and what threshold would meet each of several sensitivities on this set (see
-    :func:`calibration_report`). Unreadable images are skipped and listed in
-    ``failures`` (and in ``metrics["unreadable"]``).
+    :func:`calibration_report`).
 
     Examples
     --------
@@ -90,21 +104,26 @@ def evaluate(classifier: Classifier, data: Any, labels: Sequence[int] | None = N
     >>> print(format_metrics(result.metrics))                        # doctest: +SKIP
     """
     y, proba, failures = predict_set(classifier, data, labels, progress=progress)
+    pos = classifier.positive_index
     t = classifier.threshold if threshold is None else threshold
-    m = compute_metrics(y, proba[:, 1], t, classifier.class_names)
-    m.update(calibration_report(y, proba[:, 1], t))
+    m = compute_metrics(y, proba[:, pos], t, classifier.class_names, positive=pos)
+    m.update(calibration_report((y == pos).astype(int), proba[:, pos], t))
     m["unreadable"] = failures
-    return Evaluation(m, y, proba, failures)
+    return Evaluation(m, y, proba, failures, pos)
 
 
-def calibration_report(y_true: np.ndarray, p_positive: np.ndarray, threshold: float) -> dict:
+def calibration_report(is_positive: np.ndarray, p_positive: np.ndarray, threshold: float) -> dict:
     """``ece``; with both classes, bootstrap 95% ``intervals`` of sensitivity, specificity and
-    accuracy at ``threshold``; with positives, ``thresholds_for_sensitivity``."""
-    both = len(np.unique(y_true)) == 2
+    accuracy at ``threshold``; with positives, ``thresholds_for_sensitivity``.
+
+    ``is_positive`` is 1 for images of the positive class, 0 for the others.
+    """
+    truth = np.asarray(is_positive, dtype=int)
+    both = len(np.unique(truth)) == 2
     return {
-        "ece": expected_calibration_error(y_true, p_positive),
+        "ece": expected_calibration_error(truth, p_positive),
         "intervals": {k: v.to_dict() for k, v in
-                      operating_point(y_true, p_positive, threshold).items()} if both else None,
-        "thresholds_for_sensitivity": thresholds_for_sensitivities(y_true, p_positive)
-        if (np.asarray(y_true) == 1).any() else None,
+                      operating_point(truth, p_positive, threshold).items()} if both else None,
+        "thresholds_for_sensitivity": thresholds_for_sensitivities(truth, p_positive)
+        if (truth == 1).any() else None,
     }

@@ -49,13 +49,16 @@ def calibrate(classifier: Classifier, data: Any, rule: str = "sensitivity",
         If the set has one class only or fewer than 10 images of a class.
     """
     y, proba, failures = predict_set(classifier, data, progress=progress)
-    check_calibration_set(y)
-    p = proba[:, 1]
-    t_fit = fit_temperature(y, p) if temperature else 1.0
+    pos = classifier.positive_index
+    truth = (y == pos).astype(int)  # 1 = the positive class, whatever its index
+    negative = "/".join(n for i, n in enumerate(classifier.class_names) if i != pos)
+    check_calibration_set(truth, names=(negative, classifier.positive_class))
+    p = proba[:, pos]
+    t_fit = fit_temperature(truth, p) if temperature else 1.0
     p_cal = apply_temperature(p, t_fit) if temperature else p
-    threshold, rule_text = choose_threshold(y, p_cal, rule, target)
-    metrics = compute_metrics(y, p_cal, threshold, classifier.class_names)
-    report = calibration_report(y, p_cal, threshold)
+    threshold, rule_text = choose_threshold(truth, p_cal, rule, target)
+    metrics = compute_metrics(y, p_cal, threshold, classifier.class_names, positive=pos)
+    report = calibration_report(truth, p_cal, threshold)
     info = dict(classifier.info)
     info["calibration"] = {
         "rule": rule_text,
@@ -66,11 +69,12 @@ def calibrate(classifier: Classifier, data: Any, rule: str = "sensitivity",
         "unreadable": len(failures),
         "previous_threshold": classifier.threshold,
         "temperature": t_fit * classifier.temperature,
-        "ece_before": expected_calibration_error(y, p),
+        "ece_before": expected_calibration_error(truth, p),
         "ece_after": report["ece"],
         "metrics": {k: metrics[k] for k in ("threshold", "accuracy", "roc_auc", "sensitivity",
                                             "specificity", "confusion_matrix")},
         "intervals": report["intervals"],
     }
     return Classifier(classifier.model, classifier.preprocessing, classifier.class_names,
-                      threshold, classifier.name, info, classifier.temperature * t_fit)
+                      threshold, classifier.name, info, positive_class=classifier.positive_class,
+                      temperature=classifier.temperature * t_fit)

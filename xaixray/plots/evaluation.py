@@ -7,6 +7,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from ..errors import DataError
+
 
 def _figure(width: float, height: float):
     from matplotlib.figure import Figure
@@ -37,12 +39,23 @@ def plot_confusion_matrix(metrics: dict, title: str = "Confusion matrix"):
 
 
 def plot_roc(y_true: Sequence[int], p_positive: Sequence[float], threshold: float | None = None,
-             title: str = "ROC curve"):
-    """ROC curve with its AUC, and the operating point at ``threshold``."""
+             title: str = "ROC curve", positive: int = 1):
+    """ROC curve with its AUC, and the operating point at ``threshold``.
+
+    ``positive`` is the label of the positive class in ``y_true``
+    (:attr:`~xaixray.evaluation.Evaluation.positive`, the classifier's ``positive_index``).
+
+    Raises
+    ------
+    DataError
+        If ``y_true`` does not hold both classes: a ROC curve has no meaning then.
+    """
     from sklearn.metrics import roc_auc_score, roc_curve
 
-    y = np.asarray(y_true)
+    y = (np.asarray(y_true) == positive).astype(int)  # 1 = the positive class
     p = np.asarray(p_positive)
+    if len(np.unique(y)) < 2:
+        raise DataError("a ROC curve and its AUC need images of both classes; these hold one")
     fpr, tpr, thr = roc_curve(y, p)
     fig = _figure(4.2, 4.0)
     ax = fig.add_subplot()

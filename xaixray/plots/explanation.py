@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..explainers import METHODS, Explanation, ExplanationSet
-from ..imaging import resize_map
+from ..imaging import display_name, resize_map
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
@@ -84,7 +84,7 @@ def plot_explanations(result: ExplanationSet, methods: list[str] | None = None,
 def _plot_original(ax: Axes, slot: Axes, result: ExplanationSet, image: np.ndarray) -> None:
     ax.imshow(image, cmap="gray" if image.ndim == 2 else None, vmin=0, vmax=255)
     _clean(ax)
-    name = _shorten(result.source.replace("\\", "/").rsplit("/", 1)[-1], 34)
+    name = _shorten(display_name(result.source), 34)
     ax.set_title(_plain(f"X-ray\n{name}"), fontsize=9)
     slot.axis("off")
     probs = "\n".join(f"P({c}) = {p:.3f}" + ("  ← predicted" if i == result.prediction else "")

@@ -8,7 +8,7 @@ the user made.
 PosixPath('report/report.html')
 """
 
-from .content import FILES, report_dict
+from .content import FILES, anonymized, report_dict
 from .html import render_index_html, render_report_html
 from .writer import (
     INDEX_NAME,
@@ -25,6 +25,7 @@ __all__ = [
     "FILES",
     "INDEX_NAME",
     "ReportError",
+    "anonymized",
     "atomic_write",
     "folder_names",
     "prepare_folder",

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as _dt
 from typing import Any
 
 from ..explainers import Explanation, ExplanationSet
 from ..files import json_ready
+from ..imaging import anonymous_name, display_name
 from ..version import __version__
 
 REPORT_FORMAT = 1
@@ -20,8 +22,9 @@ _EXTRA_KEYS = ("layer", "feature_shape", "flat", "r2", "intercept", "local_pred"
 def report_dict(result: ExplanationSet) -> dict[str, Any]:
     """Everything a report says about one image, JSON-serialisable.
 
-    Keys: ``xaixray_version``, ``report_format``, ``created``, ``image`` (source, height, width,
-    channels), ``model`` (name, preprocessing, class_names, threshold, output_kind),
+    Keys: ``xaixray_version``, ``report_format``, ``created``, ``image`` (source: the input as
+    given, a full path for files; name: what figures and pages show; height, width, channels),
+    ``model`` (name, preprocessing, class_names, positive_class, threshold, output_kind, info),
     ``prediction`` (class, index, probability), ``probabilities`` ({class: p}), ``methods``
     ({method: target, target_name, score, signed, params, seed, seconds, summary, details}),
     ``agreement`` (list of {methods, spearman, top_overlap}), ``errors`` ({method: message}),
@@ -34,7 +37,8 @@ def report_dict(result: ExplanationSet) -> dict[str, Any]:
         "xaixray_version": __version__,
         "report_format": REPORT_FORMAT,
         "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-        "image": {"source": result.source, "height": h, "width": w,
+        "image": {"source": result.source, "name": display_name(result.source),
+                  "height": h, "width": w,
                   "channels": 1 if result.image.ndim == 2 else int(result.image.shape[2])},
         "model": result.model,
         "prediction": {"class": result.prediction_name, "index": result.prediction,
@@ -46,6 +50,17 @@ def report_dict(result: ExplanationSet) -> dict[str, Any]:
         "seconds": result.seconds,
         "files": dict(FILES),
     })
+
+
+def anonymized(result: ExplanationSet) -> ExplanationSet:
+    """``result`` with its source replaced by :func:`~xaixray.imaging.anonymous_name` of its
+    pixels, in the set and in every explanation: nothing written from it names the file or
+    its folders."""
+    name = anonymous_name(result.image)
+    return dataclasses.replace(
+        result, source=name,
+        explanations={m: dataclasses.replace(e, source=name)
+                      for m, e in result.explanations.items()})
 
 
 def _method_dict(e: Explanation) -> dict[str, Any]:

@@ -7,6 +7,9 @@ from collections.abc import Iterable, Mapping
 from html import escape
 from typing import Any
 
+from ..imaging import display_name
+from ..labels import positive_index
+
 STYLE = """
 body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:2em auto;
 max-width:1400px;padding:0 1em;color:#222;line-height:1.45}
@@ -51,6 +54,14 @@ def _params(params: Mapping[str, Any]) -> str:
     return ", ".join(f"{escape(str(k))}={_fmt(v)}" for k, v in shown.items()) or "–"
 
 
+def _positive(model: Mapping[str, Any]) -> str:
+    """The positive class of a report's model (reports written before it was saved: the
+    default, found by name)."""
+    names = [str(c) for c in model.get("class_names", [])]
+    saved = model.get("positive_class")
+    return str(saved) if saved in names else names[positive_index(names)]
+
+
 def _page(title: str, body: str) -> str:
     return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
             "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
@@ -61,7 +72,8 @@ def _page(title: str, body: str) -> str:
 def render_report_html(report: Mapping[str, Any], figure_png: bytes | None) -> str:
     """The per-image page for a :func:`~xaixray.reports.report_dict`, figure embedded."""
     pred, model, image = report["prediction"], report["model"], report["image"]
-    parts = [f"<h1>{escape(str(image['source']))}</h1>",
+    name = image.get("name") or display_name(str(image["source"]))
+    parts = [f"<h1>{escape(name)}</h1>",
              f"<p class=\"sub\">Model <b>{escape(str(model['name']))}</b> predicts "
              f"<b>{escape(str(pred['class']))}</b> with probability "
              f"{_fmt(pred['probability'])}.</p>"]
@@ -72,7 +84,7 @@ def render_report_html(report: Mapping[str, Any], figure_png: bytes | None) -> s
     rows = "".join(f"<tr><td>{escape(str(c))}</td><td class=\"num\">{_fmt(p)}</td></tr>"
                    for c, p in report["probabilities"].items())
     parts.append(f"<h2>Prediction</h2><table><tr><th>class</th><th>probability</th></tr>{rows}"
-                 f"</table><p>Decision threshold on P({escape(str(model['class_names'][-1]))}): "
+                 f"</table><p>Decision threshold on P({escape(_positive(model))}): "
                  f"{_fmt(model.get('threshold'))}.</p>")
     parts.append(_methods_table(report))
     parts.append(_agreement_table(report.get("agreement", [])))
@@ -91,7 +103,7 @@ def render_report_html(report: Mapping[str, Any], figure_png: bytes | None) -> s
     parts.append(f"<footer>xaixray {escape(str(report['xaixray_version']))} · "
                  f"{escape(str(report['created']))} · {_fmt(report.get('seconds'), 2)} s · "
                  f"data: <a href=\"report.json\">report.json</a></footer>")
-    return _page(f"xaixray: {image['source']}", "\n".join(parts))
+    return _page(f"xaixray: {name}", "\n".join(parts))
 
 
 def _methods_table(report: Mapping[str, Any]) -> str:
@@ -130,7 +142,8 @@ def render_index_html(entries: Iterable[Mapping[str, Any]], failures: Iterable[s
                       title: str = "xaixray explanations") -> str:
     """An index page linking per-image reports.
 
-    ``entries``: dicts with ``link`` (relative path of report.html), ``source``, ``prediction``,
+    ``entries``: dicts with ``link`` (relative path of report.html), ``source`` (shown as its
+    file name), ``prediction``,
     ``probability``, ``model`` and ``errors`` ({method: message}).
     """
     entries = list(entries)
@@ -138,7 +151,7 @@ def render_index_html(entries: Iterable[Mapping[str, Any]], failures: Iterable[s
     for e in entries:
         errs = "; ".join(f"{m}: {msg}" for m, msg in e.get("errors", {}).items())
         rows.append(f"<tr><td><a href=\"{escape(str(e['link']), quote=True)}\">"
-                    f"{escape(str(e['source']))}</a></td>"
+                    f"{escape(display_name(str(e['source'])))}</a></td>"
                     f"<td>{escape(str(e['prediction']))}</td>"
                     f"<td class=\"num\">{_fmt(e['probability'])}</td>"
                     f"<td class=\"err\">{escape(errs)}</td></tr>")

@@ -10,9 +10,9 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import XaixrayError
 from ..explainers import ExplanationSet
-from ..files import to_json, write_bytes
+from ..files import atomic_folder, to_json, write_bytes
 from ..plots import figure_to_png, plot_explanations
-from .content import FILES, report_dict
+from .content import FILES, anonymized, report_dict
 from .html import render_index_html, render_report_html
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -73,7 +73,8 @@ def folder_names(sources: Iterable[str | os.PathLike]) -> list[str]:
 
 
 def write_report(result: ExplanationSet, folder: str | os.PathLike, overwrite: bool = False,
-                 figure_options: Mapping[str, Any] | None = None) -> Path:
+                 figure_options: Mapping[str, Any] | None = None,
+                 anonymize: bool = False) -> Path:
     """Write one image's ``figure.png``, ``report.json`` and self-contained ``report.html``.
 
     Parameters
@@ -86,18 +87,46 @@ def write_report(result: ExplanationSet, folder: str | os.PathLike, overwrite: b
         Replace the three files in an existing folder (nothing else there is touched).
     figure_options
         Keywords for :func:`xaixray.plots.plot_explanations`.
+    anonymize
+        Name the image by a hash of its pixels in all three files, instead of its file name
+        (figure and page) and full path (``report.json``); see :func:`anonymized`.
 
     Returns
     -------
     Path
         The ``report.html`` written.
+
+    Notes
+    -----
+    A new folder appears complete or not at all: the files are written into a temporary folder
+    beside it, which is then renamed (an interrupted run leaves no half-written report). In an
+    existing folder each file is replaced atomically.
     """
-    folder = prepare_folder(folder, overwrite)
+    folder = Path(folder)
+    if folder.exists():
+        prepare_folder(folder, overwrite)
+    if anonymize:
+        result = anonymized(result)
     report = report_dict(result)
     png = figure_to_png(plot_explanations(result, **dict(figure_options or {})))
-    atomic_write(folder / FILES["figure"], png)
-    atomic_write(folder / FILES["json"], to_json(report))
-    return atomic_write(folder / FILES["html"], render_report_html(report, png))
+    files = {FILES["figure"]: png, FILES["json"]: to_json(report),
+             FILES["html"]: render_report_html(report, png)}
+    if folder.is_dir():
+        for name, data in files.items():
+            atomic_write(folder / name, data)
+        return folder / FILES["html"]
+    try:
+        with atomic_folder(folder) as tmp:
+            for name, data in files.items():
+                atomic_write(tmp / name, data)
+    except FileExistsError:
+        raise ReportError(f"{folder}: appeared while the report was written; choose another "
+                          "output folder") from None
+    except ReportError:
+        raise
+    except OSError as exc:
+        raise ReportError(f"{folder}: cannot create ({exc.strerror or exc})") from None
+    return folder / FILES["html"]
 
 
 def write_index(folder: str | os.PathLike, entries: Iterable[Mapping[str, Any]],

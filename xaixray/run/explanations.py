@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from ..classifier import Classifier
-from ..errors import ExplainerError, ImageError
+from ..errors import ExplainerError, ImageError, about_input
 from ..explainers import (
     DEFAULT_METHODS,
     ExplanationSet,
@@ -26,9 +26,22 @@ from ..explainers import (
     make_explainers,
     resolve_target,
 )
-from ..imaging import ImageLike, as_image_list
-from ..reports import FILES, folder_names, prepare_folder, write_index, write_report
-from .shards import index_entry, is_complete, shard_indices, write_shard_summary
+from ..imaging import ImageLike, anonymous_name, as_image_list
+from ..reports import (
+    FILES,
+    anonymized,
+    folder_names,
+    prepare_folder,
+    write_index,
+    write_report,
+)
+from .shards import (
+    clean_temporaries,
+    index_entry,
+    is_complete,
+    shard_indices,
+    write_shard_summary,
+)
 
 DEFAULT_OUT = "xaixray-out"
 
@@ -132,7 +145,7 @@ def explain_paths(classifier: Classifier, paths: Sequence[str | os.PathLike],
                   progress: bool = False, on_message: Callable[[str], None] | None = None,
                   params: Mapping[str, Mapping[str, Any]] | None = None,
                   shard: tuple[int, int] | None = None, resume: bool = False,
-                  **options: Any) -> ExplainRun:
+                  anonymize: bool = False, **options: Any) -> ExplainRun:
     """Explain image files and write one report folder per image (plus ``index.html``).
 
     Parameters
@@ -142,7 +155,8 @@ def explain_paths(classifier: Classifier, paths: Sequence[str | os.PathLike],
     paths
         Image files. A file that cannot be read is recorded in ``failures`` and the run goes on.
     out
-        Output folder; each image gets ``out/<file stem>/`` (deduplicated) with ``figure.png``,
+        Output folder; each image gets ``out/<file stem>/`` (deduplicated; with ``anonymize``
+        its anonymous name) with ``figure.png``,
         ``report.json`` and ``report.html``. An existing non-empty folder is refused unless
         ``overwrite`` (which replaces xaixray's files and deletes nothing).
     methods
@@ -157,6 +171,11 @@ def explain_paths(classifier: Classifier, paths: Sequence[str | os.PathLike],
         Show a tqdm progress bar on stderr.
     on_message
         Called with each one-line failure or warning as it happens.
+    anonymize
+        Leave every path and file name out of what is written: each image is named (folder,
+        figure, ``report.json``, ``report.html``, ``index.html``) by a hash of its pixels
+        (:func:`~xaixray.imaging.anonymous_name`), and unreadable inputs are listed by number.
+        ``failures`` and messages still name the files, for the person running it.
     params, options
         Method parameters, as in :func:`explain` (``num_samples=``,
         ``max_evals=``, ``layer=``...).
@@ -177,6 +196,9 @@ def explain_paths(classifier: Classifier, paths: Sequence[str | os.PathLike],
 
     Raises
     ------
+    KeyboardInterrupt
+        On Ctrl-C, after writing an index of the reports finished so far: each report folder
+        appears complete or not at all, and no temporary file is left.
     ReportError
         If ``out`` cannot be used.
     ExplainerError
@@ -194,53 +216,98 @@ def explain_paths(classifier: Classifier, paths: Sequence[str | os.PathLike],
         run.warnings.append(f"{m}: {msg}")
         say(f"warning: {m}: {msg}")
     entries: list[dict] = []
+    listed: list[str] = []  # failures as index.html lists them (anonymized: without paths)
     names = folder_names(paths)  # over every input, so that shards agree on them
+    taken: set[str] = set()
     chosen = shard_indices(len(paths), shard)
+    if resume and shard is None:  # no other process writes here: leftovers of a killed run
+        clean_temporaries(out)
+
+    def resumed(folder: Path) -> bool:
+        if not (resume and is_complete(folder)):
+            return False
+        run.reports.append(folder / FILES["html"])
+        entries.append(index_entry(folder))
+        run.resumed += 1
+        bar.update()
+        return True
+
     bar = _progress(len(chosen), progress)
     try:
-        for path, name in ((paths[i], names[i]) for i in chosen):
+        for i in chosen:
+            path, name = paths[i], names[i]
             bar.set_postfix_str(_short(Path(path).name), refresh=False)
-            folder = Path(out) / name
-            if resume and is_complete(folder):
-                run.reports.append(folder / FILES["html"])
-                entries.append(index_entry(folder))
-                run.resumed += 1
+            label = str(path)
+            with about_input(path):
+                if not anonymize and resumed(Path(out) / name):
+                    continue
+                try:
+                    image = PreparedImage.load(classifier, path)
+                except ImageError as exc:
+                    run.failures.append(str(exc))
+                    listed.append(_without(str(exc), path, f"input {i + 1}") if anonymize
+                                  else str(exc))
+                    say(f"skipped {exc}")
+                    bar.update()
+                    continue
+                if anonymize:  # the folder is named by the pixels, known once decoded
+                    label = name = _distinct(anonymous_name(image.original), taken)
+                    if resumed(Path(out) / name):
+                        continue
+                result = explain_image(classifier, image, explainers, errors, target, order)
+                if anonymize:
+                    result = anonymized(result)
+                for m, msg in result.errors.items():
+                    line = f"{m}: {msg}"
+                    if m not in errors and line not in run.warnings:
+                        run.warnings.append(line)
+                        say(f"warning: {path}: {line}")
+                try:
+                    page = write_report(result, Path(out) / name,
+                                        overwrite=overwrite or resume)
+                except (OSError, ValueError) as exc:  # ReportError is an OSError
+                    run.failures.append(f"{path}: report not written ({exc})")
+                    listed.append(f"{label}: report not written" if anonymize
+                                  else run.failures[-1])
+                    say(f"skipped {path}: report not written ({exc})")
+                    bar.update()
+                    continue
+                run.reports.append(page)
+                entries.append(index_entry(page.parent))
                 bar.update()
-                continue
-            if resume:  # temporaries of a run that was killed before it could remove them
-                for stale in folder.glob(".xaixray-*"):
-                    stale.unlink(missing_ok=True)
-            try:
-                image = PreparedImage.load(classifier, path)
-            except ImageError as exc:
-                run.failures.append(str(exc))
-                say(f"skipped {exc}")
-                bar.update()
-                continue
-            result = explain_image(classifier, image, explainers, errors, target, order)
-            for m, msg in result.errors.items():
-                line = f"{m}: {msg}"
-                if m not in errors and line not in run.warnings:
-                    run.warnings.append(line)
-                    say(f"warning: {path}: {line}")
-            try:
-                page = write_report(result, folder, overwrite=overwrite or resume)
-            except (OSError, ValueError) as exc:  # ReportError is an OSError
-                run.failures.append(f"{path}: report not written ({exc})")
-                say(f"skipped {path}: report not written ({exc})")
-                bar.update()
-                continue
-            run.reports.append(page)
-            entries.append(index_entry(folder))
-            bar.update()
+    except KeyboardInterrupt:  # Ctrl-C: the finished reports are complete; record them, stop
+        if shard is not None:
+            write_shard_summary(Path(out), shard, run.reports, listed, run.warnings)
+        elif len(paths) > 1 and entries:
+            run.index = write_index(out, entries, listed,
+                                    title=f"xaixray explanations: {classifier.name} "
+                                          f"(interrupted after {len(entries)})")
+        raise
     finally:
         bar.close()
     if shard is not None:
-        write_shard_summary(Path(out), shard, run.reports, run.failures, run.warnings)
+        write_shard_summary(Path(out), shard, run.reports, listed, run.warnings)
     elif len(paths) > 1:
-        run.index = write_index(out, entries, run.failures,
+        run.index = write_index(out, entries, listed,
                                 title=f"xaixray explanations: {classifier.name}")
     return run
+
+
+def _without(message: str, path: str | os.PathLike, instead: str) -> str:
+    """``message`` with the path it starts with replaced by ``instead``."""
+    for prefix in (f"{path}: ", f"{Path(path)}: "):
+        if message.startswith(prefix):
+            return f"{instead}: {message[len(prefix):]}"
+    return instead
+
+
+def _distinct(name: str, taken: set[str]) -> str:
+    """``name``, or ``name-2``, ``name-3``... if taken (identical images)."""
+    out, k = name, 2
+    while out in taken:
+        out, k = f"{name}-{k}", k + 1
+    taken.add(out)
+    return out
 
 
 def _short(text: str, n: int = 28) -> str:

@@ -58,7 +58,8 @@ def predict_files(classifier: Classifier, paths: Sequence[str | os.PathLike],
     for i in range(0, len(paths), chunk):
         part = [Path(p) for p in paths[i:i + chunk]]
         x, ok, failures = decode_images(part, classifier.preprocessing)
-        proba = classifier.predict_proba_prepared(x / 255.0) if len(x) else np.zeros((0, 2))
+        proba = (classifier.predict_proba_prepared(x / 255.0) if len(x)
+                 else np.zeros((0, len(names))))
         decided = classifier.decide(proba) if len(x) else []
         rows, errors = iter(zip(proba, decided)), iter(failures)
         for path, good in zip(part, ok):

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
@@ -54,6 +55,20 @@ def is_complete(folder: str | os.PathLike) -> bool:
     return all((folder / name).is_file() for name in FILES.values())
 
 
+def clean_temporaries(out: str | os.PathLike) -> list[Path]:
+    """Remove what a killed run left half-written in ``out``: report folders and files still
+    under their temporary ``.xaixray-*`` names. Only safe when nothing else writes there."""
+    out = Path(out)
+    stale = sorted(out.glob(".xaixray-*")) + sorted(out.glob("*/.xaixray-*")) \
+        if out.is_dir() else []
+    for path in stale:
+        if path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
+    return stale
+
+
 def index_entry(folder: Path) -> dict[str, Any]:
     """What the index shows for one complete report folder, from its ``report.json``."""
     report = json.loads((folder / FILES["json"]).read_text(encoding="utf-8"))
@@ -75,11 +90,13 @@ def write_shard_summary(out: Path, shard: tuple[int, int], reports: Iterable[Pat
 def index_reports(out: str | os.PathLike, title: str | None = None) -> tuple[Path, Path]:
     """Write ``index.html`` and ``summary.json`` over every complete report in ``out``.
 
-    Failures recorded by shards (``_shards/*.json``) are listed too. Returns both paths.
+    Failures recorded by shards (``_shards/*.json``) are listed too. Run it once every shard has
+    finished: it removes what killed shards left under temporary names. Returns both paths.
     """
     out = Path(out)
     if not out.is_dir():
         raise XaixrayError(f"{out}: no such folder")
+    clean_temporaries(out)  # every shard has finished: what is still temporary never will
     folders = sorted(f for f in out.iterdir() if f.is_dir() and is_complete(f))
     entries = [index_entry(f) for f in folders]
     failures: list[str] = []
