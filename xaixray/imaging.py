@@ -57,6 +57,9 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
         raise ImageError(f"{p}: cannot be read ({exc.strerror or exc})") from None
     if data.size == 0:
         raise ImageError(f"{p}: file is empty")
+    too_large = _too_large_by_header(data)
+    if too_large:
+        raise ImageError(f"{p}: image is too large ({too_large}; at most {MAX_PIXELS:,} pixels)")
     try:
         image = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
     except cv2.error as exc:  # e.g. more pixels than OpenCV will decode
@@ -71,6 +74,30 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
         return to_uint8_image(image)
     except ImageError as exc:
         raise ImageError(f"{p}: {exc}") from None
+
+
+def _too_large_by_header(data: np.ndarray) -> str | None:
+    """``"W x H px"`` when the file's header declares more than :data:`MAX_PIXELS`, else None.
+
+    Read from the header alone (Pillow opens files lazily), so that a small file declaring a huge
+    image (a decompression bomb) is refused before any pixel is decoded. Formats Pillow does not
+    know are left to OpenCV, which has its own limit.
+    """
+    import io
+    import warnings
+
+    from PIL import Image
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data.tobytes())) as im:
+                w, h = im.size
+    except Image.DecompressionBombError:
+        return f"more than {Image.MAX_IMAGE_PIXELS * 2:,} pixels"
+    except Exception:  # noqa: BLE001 - unknown or broken header: OpenCV decides
+        return None
+    return f"{w}x{h} px" if w * h > MAX_PIXELS else None
 
 
 def to_uint8_image(image: Any) -> np.ndarray:
