@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from ..errors import XaixrayError
 from ..version import __version__
 
-COMMANDS = ("models", "train", "evaluate", "predict", "explain", "demo")
+COMMANDS = ("models", "train", "evaluate", "predict", "explain", "demo", "serve")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -68,6 +68,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
+        precheck = getattr(args, "precheck", None)
+        if precheck is not None:  # e.g. an optional extra that is missing: say so at once
+            precheck()
         if args.command != "models":
             import_tensorflow_quietly()
         return int(args.func(args) or 0)
