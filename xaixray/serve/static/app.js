@@ -41,6 +41,10 @@
   // ------------------------------------------------------------------ helpers
   function show(el, visible) { el.hidden = !visible; }
   function fmt(x, digits) { return typeof x === "number" ? x.toFixed(digits === undefined ? 3 : digits) : "–"; }
+  function fmtThreshold(t) {
+    // two decimals when they say it all (0.50), else three (0.472, 0.999 rather than 1.00)
+    return Number(t.toFixed(2)) === Number(t.toFixed(6)) ? t.toFixed(2) : t.toFixed(3);
+  }
   function title(method) { return (state.health && state.health.titles[method]) || method; }
   function el(tag, attrs, text) {
     const node = document.createElement(tag);
@@ -66,7 +70,7 @@
       return;
     }
     const h = state.health;
-    $("model-info").textContent = `Model ${h.model} · threshold ${fmt(h.threshold, 2)} on P(${h.classes[h.classes.length - 1]})`;
+    $("model-info").textContent = `Model ${h.model} · threshold ${fmtThreshold(h.threshold)} on P(${h.classes[h.classes.length - 1]})`;
     $("footer-version").textContent = `xaixray ${h.version} · model ${h.model}`;
     $("limit").textContent = String(h.max_upload_mb);
     buildPanels();
@@ -238,13 +242,14 @@
     meter.setAttribute("aria-valuenow", fmt(value));
     meter.setAttribute("aria-label", `Probability of ${binary ? positive : p.prediction}`);
     meter.setAttribute("aria-valuetext", `P(${binary ? positive : p.prediction}) = ${fmt(value)}` +
-      (binary ? `, threshold ${fmt(p.threshold, 2)}` : ""));
+      (binary ? `, threshold ${fmtThreshold(p.threshold)}` : ""));
     const threshold = $("meter-threshold");
     show(threshold, binary);
     threshold.style.left = (100 * p.threshold) + "%";
-    $("threshold-label").textContent = "threshold " + fmt(p.threshold, 2);
+    threshold.className = "meter-threshold" + (p.threshold > 0.8 ? " right" : p.threshold < 0.2 ? " left" : "");
+    $("threshold-label").textContent = "threshold " + fmtThreshold(p.threshold);
     $("decision").textContent = binary
-      ? `P(${positive}) = ${fmt(value)} is ${value >= p.threshold ? "at or above" : "below"} the decision threshold ${fmt(p.threshold, 2)}, so the model says ${p.prediction}.`
+      ? `P(${positive}) = ${fmt(value)} is ${value >= p.threshold ? "at or above" : "below"} the decision threshold ${fmtThreshold(p.threshold)}, so the model says ${p.prediction}.`
       : `The model says ${p.prediction}, its most probable class.`;
     const fill = $("meter-fill");
     fill.className = "meter-fill " + kind;
@@ -279,10 +284,11 @@
     $("run-slow").disabled = true;
     slow.forEach((m) => panelState(m, "Computing… this takes seconds", true));
     startProgress(slow.map(title).join(" and "));
-    await explain(state.health.methods, token, true);
+    const ok = await explain(state.health.methods, token, true);
     if (token === state.token) {
       stopProgress();
       $("run-slow").disabled = false;
+      show($("run-slow"), !ok); // done: nothing more to compute; failed: try again
     }
   }
 
@@ -292,19 +298,20 @@
     try {
       body = await upload(`/api/explain?methods=${encodeURIComponent(methods.join(","))}&report=1`);
     } catch (err) {
-      if (token !== state.token) return;
+      if (token !== state.token) return false;
       methods.forEach((m) => panelError(m, err.message));
       setError("explain-error", err.message);
       if (slow) stopProgress();
-      return;
+      return false;
     }
-    if (token !== state.token) return;
+    if (token !== state.token) return false;
     for (const m of methods) {
       if (body.explanations[m]) panelResult(m, body.explanations[m]);
       else if (body.errors[m]) panelError(m, body.errors[m]);
     }
     showAgreement(body.agreement || []);
     if (body.report) showReport(body.report, Object.keys(body.explanations));
+    return true;
   }
 
   function showAgreement(pairs) {
