@@ -211,7 +211,7 @@ def test_explainers_in_several_threads_match_sequential_runs(gray_image):
 
     def work(worker: int) -> None:
         start.wait()
-        for n in range(2 * len(jobs)):
+        for n in range(len(jobs)):
             job = jobs[(n * 7 + worker * 5) % len(jobs)]
             try:
                 if n % 4 == worker % 4:
