@@ -188,6 +188,8 @@ def test_gradcam_leaves_the_model_alone_and_follows_its_weights(gray_image):
     again = gc.explain(gray_image, targets=1)[0].heatmap
     assert not np.allclose(again, first)
     assert np.array_equal(again, GradCAM(clf).explain(gray_image, targets=1)[0].heatmap)
+    clf.model.get_layer("conv_a").trainable = False  # frozen after the explainer was built
+    assert np.array_equal(gc.explain(gray_image, targets=1)[0].heatmap, again)
 
 
 def test_explainers_in_several_threads_match_sequential_runs(gray_image):

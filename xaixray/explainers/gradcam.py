@@ -219,12 +219,13 @@ class _LogitModel:
         originals, clones = list(iter_layers(model)), list(iter_layers(self.model))
         same = len(originals) == len(clones) and all(
             type(a) is type(b) and a.name == b.name for a, b in zip(originals, clones))
-        weights = [(model.trainable_variables, self.model.trainable_variables),
-                   (model.non_trainable_variables, self.model.non_trainable_variables)]
-        if not same or any(len(a) != len(b) or any(tuple(u.shape) != tuple(v.shape)
-                                                   for u, v in zip(a, b)) for a, b in weights):
+        # variables in structural order (layer by layer), whatever is trainable now or later
+        ours, theirs = list(self.model.variables), list(model.variables)
+        if not same or len(ours) != len(theirs) or any(
+                tuple(a.shape) != tuple(b.shape) for a, b in zip(ours, theirs)):
             raise ExplainerError(f"Grad-CAM: the copy of model {getattr(model, 'name', 'model')!r}"
                                  " does not match it layer for layer")
+        self._original_of = {id(a): b for a, b in zip(ours, theirs)}
         self.target_layer = next(c for o, c in zip(originals, clones) if o is target_layer)
         self.has_logits = classifier.from_logits
         head = final_layer(self.model)
@@ -234,10 +235,11 @@ class _LogitModel:
             self.has_logits = True
 
     def __call__(self, inputs: Any) -> Any:
-        src = self.source
-        out = self.model.stateless_call([v.value for v in src.trainable_variables],
-                                        [v.value for v in src.non_trainable_variables],
-                                        inputs, training=False)[0]
+        original = self._original_of
+        out = self.model.stateless_call(
+            [original[id(v)].value for v in self.model.trainable_variables],
+            [original[id(v)].value for v in self.model.non_trainable_variables],
+            inputs, training=False)[0]
         return out[0] if isinstance(out, (list, tuple)) else out
 
 
