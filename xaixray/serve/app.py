@@ -17,6 +17,7 @@ from __future__ import annotations
 import io
 import logging
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -60,7 +61,7 @@ def require_flask() -> None:
 
 
 def create_app(classifier: Classifier | ExplainService | str | os.PathLike = "default",
-               methods: Any = DEFAULT_METHODS, *, max_upload_mb: float = 20.0,
+               methods: Sequence[str] | str = DEFAULT_METHODS, *, max_upload_mb: float = 20.0,
                workers: int = 1, queue: int = 4, timeout: float = 300.0, seed: int = 0,
                temp_root: str | None = None, **options: Any) -> flask.Flask:
     """The web app for one classifier.
