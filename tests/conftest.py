@@ -30,6 +30,23 @@ def write_phantom_folder(root: Path, n: int = 48, size: int = 64, seed: int = 0)
     return root
 
 
+def png_bomb(width: int, height: int) -> bytes:
+    """A valid all-black grayscale PNG of ``width x height`` pixels, a few hundred bytes per Mpx."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(
+            ">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+    pack = zlib.compressobj(9)
+    row = b"\x00" * (width + 1)  # filter byte + one byte per pixel
+    idat = b"".join(pack.compress(row) for _ in range(height)) + pack.flush()
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", idat)
+            + chunk(b"IEND", b""))
+
+
 @pytest.fixture(scope="session")
 def phantom_folder(tmp_path_factory) -> Path:
     return write_phantom_folder(tmp_path_factory.mktemp("phantoms"))

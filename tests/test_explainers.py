@@ -166,6 +166,85 @@ def test_sigmoid_targets_give_opposite_gradients(gray_image):
     assert np.allclose(g0, -g1) and np.abs(g1).max() > 0
 
 
+def _model_state(model) -> tuple:
+    """What Grad-CAM must leave alone: weights, head activation, instance attributes of layers."""
+    from xaixray.classifier import final_layer
+    from xaixray.explainers.gradcam import iter_layers
+
+    return ([w.copy() for w in model.get_weights()], final_layer(model).activation.__name__,
+            [sorted(vars(layer)) for layer in iter_layers(model)])
+
+
+def test_gradcam_leaves_the_model_alone_and_follows_its_weights(gray_image):
+    from xaixray.explainers import GradCAM
+
+    clf = tiny_model("sigmoid")
+    before = _model_state(clf.model)
+    proba = clf.predict_proba([gray_image])
+    gc = GradCAM(clf)
+    first = gc.explain(gray_image, targets=1)[0].heatmap
+    after = _model_state(clf.model)
+    assert all(np.array_equal(a, b) for a, b in zip(before[0], after[0]))
+    assert after[1:] == before[1:] == ("sigmoid", before[2])
+    assert np.array_equal(clf.predict_proba([gray_image]), proba)
+    # the explainer runs on the model's current weights, not on a copy taken when it was built
+    clf.model.get_layer("conv_b").set_weights(
+        [w[..., ::-1].copy() for w in clf.model.get_layer("conv_b").get_weights()])
+    clf.reset_forward()
+    again = gc.explain(gray_image, targets=1)[0].heatmap
+    assert not np.allclose(again, first)
+    assert np.array_equal(again, GradCAM(clf).explain(gray_image, targets=1)[0].heatmap)
+    clf.model.get_layer("conv_a").trainable = False  # frozen after the explainer was built
+    assert np.array_equal(gc.explain(gray_image, targets=1)[0].heatmap, again)
+
+
+def test_explainers_in_several_threads_match_sequential_runs(gray_image):
+    """Grad-CAM(++), prediction and SHAP from 6 threads at once give the sequential results."""
+    import threading
+
+    from xaixray.explainers import SHAP, GradCAM, GradCAMPlusPlus
+
+    clf = tiny_model("softmax")
+    images = [gray_image, gray_image[::-1].copy(), gray_image[:, ::-1].copy()]
+    explainers = [GradCAM(clf), GradCAMPlusPlus(clf), GradCAM(clf, layer="conv_a"),
+                  SHAP(clf, max_evals=30, seed=1)]
+    jobs = [(k, i, t) for k in range(len(explainers)) for i in range(len(images)) for t in (0, 1)]
+    expected = {job: explainers[job[0]].explain(images[job[1]], targets=job[2])[0].heatmap
+                for job in jobs}
+    proba = clf.predict_proba(images)
+    before = _model_state(clf.model)
+    start = threading.Barrier(6)
+    maps: dict = {}
+    failures: list[str] = []
+
+    def work(worker: int) -> None:
+        start.wait()
+        for n in range(len(jobs)):
+            job = jobs[(n * 7 + worker * 5) % len(jobs)]
+            try:
+                if n % 4 == worker % 4:
+                    assert np.allclose(clf.predict_proba(images), proba, atol=1e-6)
+                heat = explainers[job[0]].explain(images[job[1]], targets=job[2])[0].heatmap
+                maps.setdefault(job, []).append(heat)
+            except Exception as exc:  # noqa: BLE001 - collected and asserted below
+                failures.append(f"{job}: {type(exc).__name__}: {exc}")
+
+    threads = [threading.Thread(target=work, args=(w,)) for w in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert failures == []
+    assert set(maps) == set(expected)
+    for job, heats in maps.items():
+        for heat in heats:
+            np.testing.assert_allclose(heat, expected[job], atol=1e-5, err_msg=str(job))
+    after = _model_state(clf.model)
+    assert all(np.array_equal(a, b) for a, b in zip(before[0], after[0]))
+    assert after[1:] == before[1:]
+    assert np.allclose(clf.predict_proba(images), proba, atol=1e-6)
+
+
 def test_bad_targets_and_options(gray_image):
     from xaixray import explain
     from xaixray.explainers import GradCAM

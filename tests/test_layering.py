@@ -28,7 +28,8 @@ LAYERS: list[set[str]] = [
     {"plots"},
     {"reports"},
     {"run"},
-    {"serve", "cli"},
+    {"serve"},
+    {"cli"},  # the command line is a shell over everything, the web app included
     {"__init__", "__main__"},  # the facade: ``import xaixray`` and ``python -m xaixray``
 ]
 RANK = {part: i for i, layer in enumerate(LAYERS) for part in layer}

@@ -81,6 +81,25 @@ def test_decompression_bomb_is_an_image_error(tmp_path):
     with pytest.raises(ImageError) as info:
         load_image(bomb)
     assert "bomb.png" in str(info.value) and "\n" not in str(info.value)
+    assert "too large" in str(info.value)
+
+
+def test_decompression_bomb_is_refused_before_decoding(tmp_path, monkeypatch):
+    """A real 90-Mpx PNG of 90 kB is refused from its header: OpenCV never decodes it."""
+    from conftest import png_bomb
+
+    bomb = tmp_path / "bomb.png"
+    bomb.write_bytes(png_bomb(10_000, 9_000))
+    assert bomb.stat().st_size < 200_000
+
+    def no_decoding(*args, **kwargs):
+        raise AssertionError("the bomb was decoded")
+
+    monkeypatch.setattr(cv2, "imdecode", no_decoding)
+    with pytest.raises(ImageError) as info:
+        load_image(bomb)
+    assert str(info.value) == (f"{bomb}: image is too large (10000x9000 px; at most 80,000,000 "
+                               "pixels)")
 
 
 @pytest.mark.parametrize("channels", [1, 3])

@@ -10,7 +10,7 @@ when a model is built, loaded or run.
 
 Layers, bottom to top (each uses only those below it; see ``docs/architecture.md``): errors,
 files, labels -> imaging -> preprocessing -> classifier -> models -> data -> evaluation ->
-training -> explainers -> metrics -> plots -> reports -> run -> cli.
+training -> explainers -> metrics -> plots -> reports -> run -> serve -> cli.
 """
 
 from __future__ import annotations
@@ -52,7 +52,7 @@ _EXPORTS = {
 
 _SUBMODULES = ("bundled", "classifier", "cli", "data", "errors", "evaluation", "explainers",
                "files", "imaging", "labels", "models", "plots", "preprocessing", "reports", "run",
-               "training", "version")
+               "serve", "training", "version")
 
 __all__ = [
     "CLASS_NAMES",

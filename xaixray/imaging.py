@@ -78,6 +78,9 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
         raise ImageError(f"{p}: file is empty")
     if p.suffix.lower() in DICOM_SUFFIXES or bytes(data[_DICM_OFFSET:_DICM_OFFSET + 4]) == b"DICM":
         return read_dicom(p)
+    too_large = _too_large_by_header(data)
+    if too_large:
+        raise ImageError(f"{p}: image is too large ({too_large}; at most {MAX_PIXELS:,} pixels)")
     try:
         # any depth (16-bit stays 16-bit) and any colour, with the EXIF orientation applied:
         # IMREAD_UNCHANGED would ignore the orientation and return CMYK as four channels
@@ -191,6 +194,30 @@ def _check_dicom_decoder(p: Path, ds: Any) -> None:
                .replace("gdcm>=", "python-gdcm>=") for m in decoder.missing_dependencies]
     raise ImageError(f"{p}: its DICOM pixel data is compressed ({uid.name}) and no decoder for "
                      f"it is installed; install one of: {' | '.join(options)}")
+
+
+def _too_large_by_header(data: np.ndarray) -> str | None:
+    """``"W x H px"`` when the file's header declares more than :data:`MAX_PIXELS`, else None.
+
+    Read from the header alone (Pillow opens files lazily), so that a small file declaring a huge
+    image (a decompression bomb) is refused before any pixel is decoded. Formats Pillow does not
+    know are left to OpenCV, which has its own limit.
+    """
+    import io
+    import warnings
+
+    from PIL import Image
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data.tobytes())) as im:
+                w, h = im.size
+    except Image.DecompressionBombError:
+        return f"more than {Image.MAX_IMAGE_PIXELS * 2:,} pixels"
+    except Exception:  # noqa: BLE001 - unknown or broken header: OpenCV decides
+        return None
+    return f"{w}x{h} px" if w * h > MAX_PIXELS else None
 
 
 def to_uint8_image(image: Any) -> np.ndarray:

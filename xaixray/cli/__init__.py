@@ -18,7 +18,7 @@ from ..errors import XaixrayError, input_of, one_line
 from ..version import __version__
 
 COMMANDS = ("models", "train", "evaluate", "calibrate", "predict", "explain", "index", "demo",
-            "samples")
+            "samples", "serve")
 DEBUG_HELP = ("show the traceback of any error, and the warnings and log messages of the "
               "libraries (hidden otherwise)")
 QUIET_LOGGERS = ("tensorflow", "absl", "h5py", "matplotlib", "PIL", "numba", "shap", "pydicom")
@@ -84,6 +84,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     command, debug = args.command, args.debug
     try:
+        precheck = getattr(args, "precheck", None)
+        if precheck is not None:  # e.g. an optional extra that is missing: say so at once
+            precheck()
         with _libraries_quiet(not debug):
             if command not in ("models", "samples", "index"):
                 import_tensorflow_quietly()

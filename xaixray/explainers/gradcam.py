@@ -2,8 +2,14 @@
 
 Works with any nesting of Keras models (``Sequential([ResNet50, GAP, ...])``, functional models
 that call a nested base, Conv -> Reshape -> LSTM hybrids): the target layer's ``call`` is wrapped
-on the instance for the duration of one eager forward pass to capture its output, and the class
-score is differentiated with respect to it under ``tf.GradientTape``.
+for the duration of one eager forward pass to capture its output, and the class score is
+differentiated with respect to it under ``tf.GradientTape``.
+
+The user's model is never changed. Each explainer builds, on first use, a private clone of the
+model's structure (``keras.models.clone_model``) whose head outputs logits, and runs it on the
+user's *current* weights with ``stateless_call`` (no copy, so training the model afterwards is
+seen). The capture wrapping happens on the clone, under a per-explainer lock, so explainers can be
+called from several threads while other threads predict with the same model.
 
 References: Selvaraju et al., "Grad-CAM", ICCV 2017; Chattopadhay et al., "Grad-CAM++", WACV 2018.
 """
@@ -11,13 +17,14 @@ References: Selvaraju et al., "Grad-CAM", ICCV 2017; Chattopadhay et al., "Grad-
 from __future__ import annotations
 
 import contextlib
+import threading
 from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 
 from ..classifier import Classifier, final_layer
-from ..errors import ExplainerError
+from ..errors import ExplainerError, one_line
 from ..imaging import resize_map
 from .base import Explainer, normalise_nonnegative
 
@@ -52,6 +59,8 @@ class GradCAM(Explainer):
     def __init__(self, classifier: Classifier, *, layer: str | None = None, seed: int = 0) -> None:
         self.target_layer = find_target_layer(classifier.model, layer)
         super().__init__(classifier, seed=seed, layer=self.target_layer.name)
+        self._lock = threading.Lock()
+        self._private: _LogitModel | None = None
 
     def _attribute(self, prepared: np.ndarray, target: int) -> tuple[np.ndarray, dict]:
         fmap, grads = self._map_and_gradients(prepared, target)
@@ -72,11 +81,15 @@ class GradCAM(Explainer):
 
         clf = self.classifier
         x = tf.convert_to_tensor(prepared[None], tf.float32)
-        with _logit_head(clf) as has_logits, tf.GradientTape() as tape, \
-                _capture_output(self.target_layer, tape) as captured:
-            tape.watch(x)
-            out = clf.model(clf.preprocessing.to_model_input(x), training=False)
-            score = _class_score(clf, out, target, has_logits)
+        with self._lock:
+            if self._private is None or self._private.source is not clf.model:
+                self._private = _LogitModel(clf, self.target_layer)
+            private = self._private
+            with tf.GradientTape() as tape, \
+                    _capture_output(private.target_layer, tape) as captured:
+                tape.watch(x)
+                out = private(clf.preprocessing.to_model_input(x))
+                score = _class_score(clf, out, target, private.has_logits)
         if not captured:
             raise ExplainerError(f"layer {self.target_layer.name!r} was not called when the "
                                  "model ran; pass another layer=")
@@ -184,27 +197,50 @@ def _capture_output(layer: Any, tape: Any) -> Iterator[list]:
             object.__delattr__(layer, "call")
 
 
-@contextlib.contextmanager
-def _logit_head(classifier: Classifier) -> Iterator[bool]:
-    """Make the model output logits for the duration (swap a final sigmoid/softmax to linear).
+class _LogitModel:
+    """A private clone of a classifier's model that outputs logits, run on the original weights.
 
-    Yields whether the output is now logits.
+    ``keras.models.clone_model`` copies the structure (nested models included) with fresh
+    variables; the clone's final sigmoid/softmax is made linear, and every call passes the
+    original model's current variables through ``stateless_call``, so the clone never holds
+    weights of its own that could go stale. The original model is only read.
     """
-    if classifier.from_logits:
-        yield True
-        return
-    layer = final_layer(classifier.model)
-    activation = getattr(layer, "activation", None)
-    if getattr(activation, "__name__", None) not in ("sigmoid", "softmax"):
-        yield False
-        return
-    import keras
 
-    object.__setattr__(layer, "activation", keras.activations.linear)
-    try:
-        yield True
-    finally:
-        object.__setattr__(layer, "activation", activation)
+    def __init__(self, classifier: Classifier, target_layer: Any) -> None:
+        import keras
+
+        model = classifier.model
+        self.source = model
+        try:
+            self.model = keras.models.clone_model(model)
+        except Exception as exc:  # noqa: BLE001 - Keras raises many kinds; report one line
+            raise ExplainerError(f"Grad-CAM cannot copy model {getattr(model, 'name', 'model')!r}"
+                                 f" to run it side-effect free ({one_line(exc)})") from None
+        originals, clones = list(iter_layers(model)), list(iter_layers(self.model))
+        same = len(originals) == len(clones) and all(
+            type(a) is type(b) and a.name == b.name for a, b in zip(originals, clones))
+        # variables in structural order (layer by layer), whatever is trainable now or later
+        ours, theirs = list(self.model.variables), list(model.variables)
+        if not same or len(ours) != len(theirs) or any(
+                tuple(a.shape) != tuple(b.shape) for a, b in zip(ours, theirs)):
+            raise ExplainerError(f"Grad-CAM: the copy of model {getattr(model, 'name', 'model')!r}"
+                                 " does not match it layer for layer")
+        self._original_of = {id(a): b for a, b in zip(ours, theirs)}
+        self.target_layer = next(c for o, c in zip(originals, clones) if o is target_layer)
+        self.has_logits = classifier.from_logits
+        head = final_layer(self.model)
+        if not self.has_logits and getattr(getattr(head, "activation", None), "__name__",
+                                           None) in ("sigmoid", "softmax"):
+            object.__setattr__(head, "activation", keras.activations.linear)
+            self.has_logits = True
+
+    def __call__(self, inputs: Any) -> Any:
+        original = self._original_of
+        out = self.model.stateless_call(
+            [original[id(v)].value for v in self.model.trainable_variables],
+            [original[id(v)].value for v in self.model.non_trainable_variables],
+            inputs, training=False)[0]
+        return out[0] if isinstance(out, (list, tuple)) else out
 
 
 def _class_score(classifier: Classifier, out: Any, target: int, has_logits: bool) -> Any:

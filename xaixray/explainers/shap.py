@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import re
+import threading
 from collections.abc import Iterator
 from types import ModuleType
 
@@ -24,6 +25,7 @@ from ..errors import ExplainerError
 from .base import Explainer, is_gray
 
 _MASKERS = re.compile(r"^(blur|blur\(\d+,\s*\d+\)|inpaint_telea|inpaint_ns)$")
+_GLOBAL_RNG = threading.Lock()  # one SHAP run at a time owns NumPy's global generator
 
 
 class SHAP(Explainer):
@@ -104,14 +106,19 @@ class SHAP(Explainer):
 
 @contextlib.contextmanager
 def _numpy_global_seed(seed: int | None) -> Iterator[None]:
-    """Seed NumPy's global generator for the block, then restore the caller's state."""
+    """Seed NumPy's global generator for the block, then restore the caller's state.
+
+    A process-wide lock makes SHAP runs in other threads wait, so that one run's seeding or
+    restoring never lands in the middle of another's.
+    """
     # shap draws from the legacy global generator, so that is the one to seed
-    state = np.random.get_state()  # noqa: NPY002
-    np.random.seed(0 if seed is None else seed)  # noqa: NPY002
-    try:
-        yield
-    finally:
-        np.random.set_state(state)  # noqa: NPY002
+    with _GLOBAL_RNG:
+        state = np.random.get_state()  # noqa: NPY002
+        np.random.seed(0 if seed is None else seed)  # noqa: NPY002
+        try:
+            yield
+        finally:
+            np.random.set_state(state)  # noqa: NPY002
 
 
 @functools.lru_cache(maxsize=1)

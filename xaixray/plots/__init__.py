@@ -4,13 +4,14 @@
 """
 
 from .evaluation import plot_confusion_matrix, plot_history, plot_reliability, plot_roc
-from .explanation import figure_to_png, plot_explanations
+from .explanation import figure_to_png, plot_explanations, plot_overlay
 
 __all__ = [
     "figure_to_png",
     "plot_confusion_matrix",
     "plot_explanations",
     "plot_history",
+    "plot_overlay",
     "plot_reliability",
     "plot_roc",
 ]

@@ -80,6 +80,37 @@ def plot_explanations(result: ExplanationSet, methods: list[str] | None = None,
     return fig
 
 
+def plot_overlay(result: ExplanationSet, method: str, max_side: int = 512,
+                 lime_top: int = LIME_TOP, dpi: int = 110) -> Figure:
+    """One method's panel alone: its overlay on the X-ray and its colour bar or legend.
+
+    The same drawing as that method's panel in :func:`plot_explanations`, without titles, for
+    pages that lay panels out themselves (the web app).
+
+    Raises
+    ------
+    KeyError
+        If ``method`` did not run on this image.
+    """
+    from matplotlib.figure import Figure
+
+    e = result.explanations[method]
+    gray = _display_gray(result.image, max_side)
+    h, w = gray.shape
+    panel_h = PANEL_INCHES * float(np.clip(h / w, 0.6, 1.6))
+    fig = Figure(figsize=(PANEL_INCHES, panel_h + 0.75), dpi=dpi, layout="constrained")
+    grid = fig.add_gridspec(2, 1, height_ratios=[panel_h, 0.22])
+    ax, slot = fig.add_subplot(grid[0, 0]), fig.add_subplot(grid[1, 0])
+    if method.startswith("gradcam"):
+        _plot_gradcam(fig, ax, slot, e, gray)
+    elif method == "lime":
+        _plot_lime(ax, slot, e, gray, lime_top)
+    else:
+        _plot_signed(fig, ax, slot, e, gray)
+    ax.set_axis_off()
+    return fig
+
+
 # ---------------------------------------------------------------------- panels
 def _plot_original(ax: Axes, slot: Axes, result: ExplanationSet, image: np.ndarray) -> None:
     ax.imshow(image, cmap="gray" if image.ndim == 2 else None, vmin=0, vmax=255)

@@ -1,0 +1,130 @@
+"""End to end in a real headless Chromium: load the page, upload a bundled X-ray, see the result.
+
+Needs Debian's ``chromium`` and ``chromium-driver`` (``.ci/run`` installs them when missing) and
+selenium (the ``test`` extra). Nothing is downloaded at run time; the test skips, saying why,
+only when the browser cannot be had.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+import xaixray
+
+pytest.importorskip("flask", reason='the web app needs Flask: pip install "xaixray[serve]"')
+pytest.importorskip("selenium", reason='selenium is missing: pip install ".[test]"')
+
+from selenium import webdriver  # noqa: E402
+from selenium.common.exceptions import WebDriverException  # noqa: E402
+from selenium.webdriver.chrome.service import Service  # noqa: E402
+from selenium.webdriver.common.by import By  # noqa: E402
+from selenium.webdriver.common.keys import Keys  # noqa: E402
+from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
+
+FAST = {"num_samples": 30, "max_evals": 30}
+BROWSERS = ("chromium", "chromium-browser", "google-chrome")
+
+
+def chromium() -> webdriver.Chrome:
+    """A headless Chromium driven by the system's chromedriver; skips when there is none."""
+    browser = next((shutil.which(b) for b in BROWSERS if shutil.which(b)), None)
+    driver = shutil.which("chromedriver")
+    if browser is None or driver is None:
+        pytest.skip("no Chromium or chromedriver on PATH: apt-get install chromium "
+                    "chromium-driver (.ci/run does this)")
+    options = webdriver.ChromeOptions()
+    options.binary_location = browser
+    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
+                "--window-size=1280,900", "--force-device-scale-factor=1"):
+        options.add_argument(arg)
+    try:
+        return webdriver.Chrome(service=Service(driver), options=options)
+    except WebDriverException as exc:
+        pytest.skip(f"Chromium does not start here: {xaixray.errors.one_line(exc.msg or exc)}")
+
+
+@pytest.fixture(scope="module")
+def browser():
+    driver = chromium()
+    yield driver
+    driver.quit()
+
+
+@pytest.fixture(scope="module")
+def server(tiny_classifier):
+    from xaixray.serve import BackgroundServer, create_app
+
+    app = create_app(tiny_classifier, "gradcam,lime", **FAST)
+    with BackgroundServer(app) as running:
+        yield running
+    app.extensions["xaixray"].close()
+
+
+def test_upload_predict_and_explain_in_chromium(browser, server, tiny_classifier):
+    sample = next(p for p in xaixray.sample_images() if "PNEUMONIA" in p.name)
+    wait = WebDriverWait(browser, 60)
+    browser.get(server.url)
+    assert server.url.startswith("http://127.0.0.1:")
+    wait.until(lambda d: d.find_element(By.ID, "model-info").text.startswith("Model tiny"))
+    assert "not a medical device" in browser.find_element(By.CLASS_NAME, "notice").text
+
+    browser.find_element(By.ID, "file").send_keys(str(sample))
+    wait.until(lambda d: d.execute_script("return document.getElementById('preview')"
+                                          ".naturalWidth") > 0)
+    # choosing a file moves the focus to "Analyse": the keyboard alone can go on
+    assert browser.switch_to.active_element.get_attribute("id") == "analyse"
+    browser.switch_to.active_element.send_keys(Keys.ENTER)
+
+    expected = tiny_classifier.predict_proba([sample])[0]
+    prediction = tiny_classifier.predict([sample])[0]
+    verdict = wait.until(lambda d: d.find_element(By.ID, "verdict").text or None)
+    assert verdict == prediction
+    badge = browser.find_element(By.ID, "verdict").get_attribute("class")
+    assert badge == f"badge {'normal' if prediction == 'NORMAL' else 'pneumonia'}"
+    meter = browser.find_element(By.ID, "meter")
+    assert meter.get_attribute("aria-valuenow") == f"{expected[1]:.3f}"
+    fill = browser.find_element(By.ID, "meter-fill")
+    wait.until(lambda d: abs(fill.size["width"] / meter.size["width"] - expected[1]) < 0.02)
+    assert fill.is_displayed() and fill.size["width"] > 0
+    marker = browser.find_element(By.ID, "meter-threshold")
+    left = marker.location["x"] - meter.location["x"]
+    assert abs(left - tiny_classifier.threshold * meter.size["width"]) <= 3
+
+    gradcam = wait.until(lambda d: d.find_elements(
+        By.CSS_SELECTOR, '.panel[data-method="gradcam"] img[data-ready]'))
+    wait.until(lambda d: d.execute_script("return arguments[0].naturalWidth", gradcam[0]) > 0)
+    assert "Grad-CAM" in browser.find_element(
+        By.CSS_SELECTOR, '.panel[data-method="gradcam"] figcaption').text
+    assert browser.find_element(By.ID, "dl-html").get_attribute("href").startswith("blob:")
+
+    browser.find_element(By.ID, "run-slow").click()
+    lime = wait.until(lambda d: d.find_elements(
+        By.CSS_SELECTOR, '.panel[data-method="lime"] img[data-ready]'))
+    assert lime and browser.find_element(By.ID, "explain-error").get_attribute("hidden")
+    rows = browser.find_elements(By.CSS_SELECTOR, "#agreement tbody tr")
+    assert [r.find_element(By.TAG_NAME, "td").text for r in rows] == ["Grad-CAM vs LIME"]
+
+    shots = os.environ.get("XAIXRAY_SCREENSHOTS")
+    if shots:
+        Path(shots).mkdir(parents=True, exist_ok=True)
+        browser.save_screenshot(str(Path(shots) / "browser-test.png"))
+
+
+def test_phone_width_has_no_sideways_scrolling(browser, server):
+    browser.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                            {"width": 390, "height": 844, "deviceScaleFactor": 1,
+                             "mobile": True})
+    try:
+        browser.get(server.url)
+        WebDriverWait(browser, 60).until(
+            lambda d: d.find_element(By.ID, "model-info").text.startswith("Model tiny"))
+        width = browser.execute_script("return document.documentElement.scrollWidth")
+        assert width <= 390
+        zone = browser.find_element(By.ID, "dropzone")
+        assert zone.size["width"] <= 390 - 32
+    finally:
+        browser.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})

@@ -1,0 +1,261 @@
+"""What the web app does, without the web: decode an upload, predict, explain, render.
+
+:class:`ExplainService` holds one classifier and its explainers, built once. Every request
+calls it with an :class:`Upload` (decoded by :func:`decode_upload`, the same decoder as the
+CLI) and gets JSON-ready dicts back. Flask only moves bytes in and out (:mod:`.app`).
+
+Concurrency. Prediction and Grad-CAM run in the request's own thread (the explainers never
+change the model, see :mod:`xaixray.explainers.gradcam`). Requests that ask for LIME or SHAP,
+which take seconds of full CPU each, go to a small pool of worker threads (one by default) with
+a bounded number of places: when all are taken the request is refused at once with
+:class:`ServiceBusy` (HTTP 503) instead of queueing without end, so slow explanations can never
+hold up the threads that answer predictions. Matplotlib is not thread-safe, so drawing the
+overlays takes a lock (tens of milliseconds per request).
+"""
+
+from __future__ import annotations
+
+import base64
+import concurrent.futures
+import re
+import tempfile
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..classifier import Classifier
+from ..errors import ExplainerError, ImageError, XaixrayError
+from ..explainers import (
+    DEFAULT_METHODS,
+    METHODS,
+    ExplanationSet,
+    PreparedImage,
+    check_methods,
+    explain_image,
+    make_explainers,
+)
+from ..files import json_ready, to_json
+from ..imaging import read_image
+from ..plots import figure_to_png, plot_explanations, plot_overlay
+from ..reports import render_report_html, report_dict
+from ..version import __version__
+
+FAST_METHODS = frozenset({"gradcam", "gradcam++"})
+"""Methods cheap enough to run in the request's thread; the others go to the worker pool."""
+
+UPLOAD_NAME = "upload"
+_UNSAFE = re.compile(r"[\x00-\x1f\x7f]+")
+
+
+class ServiceBusy(XaixrayError):
+    """Every place for slow explanations is taken, or one took longer than allowed."""
+
+
+@dataclass(frozen=True)
+class Upload:
+    """An uploaded image, decoded.
+
+    Attributes
+    ----------
+    name
+        The client's file name, cleaned for display (messages and reports only, never a path).
+    image
+        ``uint8`` ``(H, W)`` or ``(H, W, 3)``, as :func:`xaixray.imaging.read_image` gives.
+    """
+
+    name: str
+    image: np.ndarray
+
+
+def display_name(filename: str | None) -> str:
+    """The last component of a client's file name, without control characters, at most 120
+    characters; ``"upload"`` when nothing is left. Only ever shown, never used as a path."""
+    text = _UNSAFE.sub("", str(filename or "")).replace("\\", "/").rsplit("/", 1)[-1].strip()
+    return text[:120] or UPLOAD_NAME
+
+
+def decode_upload(data: bytes, filename: str | None = None,
+                  temp_root: str | None = None) -> Upload:
+    """Decode uploaded bytes with the CLI's decoder, through a per-call temporary folder.
+
+    The bytes are written to ``<fresh temporary folder>/upload`` (the client's file name is not
+    used), read with :func:`xaixray.imaging.read_image` and the folder is removed before this
+    returns, whatever happened.
+
+    Raises
+    ------
+    ImageError
+        ``"<name>: <reason>"`` with the client's displayed name: empty file, not an image,
+        truncated, decompression bomb, too small...
+    """
+    name = display_name(filename)
+    with tempfile.TemporaryDirectory(prefix="xaixray-upload-", dir=temp_root) as folder:
+        path = Path(folder) / UPLOAD_NAME
+        path.write_bytes(data)
+        try:
+            image = read_image(path)
+        except ImageError as exc:
+            message = str(exc)
+            reason = message[len(str(path)) + 2:] if message.startswith(f"{path}: ") else message
+            raise ImageError(f"{name}: {reason}") from None
+    return Upload(name, image)
+
+
+class ExplainService:
+    """One classifier, its explainers and a bounded pool for the slow ones.
+
+    Parameters
+    ----------
+    classifier
+        The :class:`~xaixray.Classifier` to serve.
+    methods
+        The methods this service offers (default Grad-CAM, LIME and SHAP).
+    workers
+        Threads that run requests with LIME or SHAP (default 1).
+    queue
+        Such requests that may wait for a worker (default 4); more are refused with
+        :class:`ServiceBusy`.
+    timeout
+        Seconds a request waits for its slow explanations before :class:`ServiceBusy`.
+    seed, params, options
+        As for :func:`xaixray.explainers.make_explainers` (``num_samples=``, ``max_evals=``...).
+    """
+
+    def __init__(self, classifier: Classifier, methods: Sequence[str] | str = DEFAULT_METHODS,
+                 *, workers: int = 1, queue: int = 4, timeout: float = 300.0, seed: int = 0,
+                 params: Mapping[str, Mapping[str, Any]] | None = None,
+                 **options: Any) -> None:
+        if int(workers) < 1 or int(queue) < 0:
+            raise ValueError("workers must be >= 1 and queue >= 0")
+        self.classifier = classifier
+        self.methods = check_methods(methods)
+        self.explainers, self.unavailable = make_explainers(classifier, self.methods, seed,
+                                                            params, **options)
+        self.workers, self.queue, self.timeout = int(workers), int(queue), float(timeout)
+        self._pool = concurrent.futures.ThreadPoolExecutor(self.workers,
+                                                           thread_name_prefix="xaixray-explain")
+        self._places = threading.BoundedSemaphore(self.workers + self.queue)
+        self._drawing = threading.Lock()
+
+    # ------------------------------------------------------------------ requests
+    def health(self) -> dict[str, Any]:
+        """Model name, xaixray version, methods offered, classes and threshold."""
+        clf = self.classifier
+        return json_ready({
+            "status": "ok",
+            "model": clf.name,
+            "version": __version__,
+            "xaixray_version": __version__,
+            "classes": list(clf.class_names),
+            "threshold": clf.threshold,
+            "methods": [m for m in self.methods if m in self.explainers],
+            "titles": {m: METHODS[m].title for m in self.methods},
+            "slow_methods": [m for m in self.methods
+                             if m in self.explainers and m not in FAST_METHODS],
+            "unavailable": dict(self.unavailable),
+        })
+
+    def predict(self, upload: Upload) -> dict[str, Any]:
+        """``{"prediction", "probabilities", "threshold", "model"}`` for one upload."""
+        proba = np.asarray(self.classifier.predict_proba([upload.image]), np.float64)[0]
+        return self._prediction(proba)
+
+    def parse_methods(self, text: str | None) -> list[str]:
+        """Methods asked for in a query (comma-separated); ``None`` means all offered.
+
+        Raises
+        ------
+        ExplainerError
+            For an empty list, an unknown method or one this service does not offer.
+        """
+        if text is None:
+            return list(self.methods)
+        methods = check_methods(text)
+        missing = [m for m in methods if m not in self.methods]
+        if missing:
+            raise ExplainerError(f"method {missing[0]!r} is not enabled on this server "
+                                 f"(enabled: {', '.join(self.methods)})")
+        return methods
+
+    def explain(self, upload: Upload, methods: Sequence[str] | None = None,
+                report: bool = False) -> dict[str, Any]:
+        """The prediction plus one overlay per method, agreement and (optionally) the report.
+
+        Returns the fields of :meth:`predict` and ``explanations`` (``{method: {"png": base64
+        PNG of the overlay, "seconds", "title", "target", "target_name", "score", "signed",
+        "params", "seed", "summary", "details"}}``), ``errors`` (``{method: message}`` for
+        methods that could not run), ``agreement`` (pairs of methods) and, with ``report``,
+        ``report`` = ``{"json": ..., "html": ...}``, the text of the report.json and report.html
+        files ``xaixray explain`` writes for this image.
+
+        Raises
+        ------
+        ServiceBusy
+            When slow methods are asked for and no place is free, or they time out.
+        """
+        order = list(self.methods if methods is None else methods)
+        result = self._run(upload, order)
+        content = report_dict(result)
+        body = self._prediction(result.probabilities)
+        with self._drawing:
+            pngs = {m: figure_to_png(plot_overlay(result, m)) for m in result.explanations}
+            figure = figure_to_png(plot_explanations(result)) if report else None
+        body["explanations"] = {
+            m: {"png": base64.b64encode(pngs[m]).decode("ascii"), "title": METHODS[m].title,
+                **content["methods"][m]}
+            for m in order if m in result.explanations}
+        body["errors"] = content["errors"]
+        body["agreement"] = content["agreement"]
+        if report:
+            body["report"] = {"json": to_json(content), "html": render_report_html(content, figure)}
+        return body
+
+    def close(self) -> None:
+        """Stop the worker pool (running explanations finish first)."""
+        self._pool.shutdown(wait=True)
+
+    # ------------------------------------------------------------------ helpers
+    def _prediction(self, proba: np.ndarray) -> dict[str, Any]:
+        clf = self.classifier
+        index = int(clf.decide(np.asarray(proba)[None])[0])
+        return {"prediction": clf.class_names[index],
+                "probabilities": {c: float(p) for c, p in zip(clf.class_names, proba)},
+                "threshold": float(clf.threshold),
+                "model": clf.name}
+
+    def _run(self, upload: Upload, order: list[str]) -> ExplanationSet:
+        clf = self.classifier
+        prepared = replace(PreparedImage.load(clf, upload.image), source=upload.name)
+        chosen = {m: self.explainers[m] for m in order if m in self.explainers}
+        errors = {m: self.unavailable[m] for m in order if m in self.unavailable}
+
+        def job() -> ExplanationSet:
+            return explain_image(clf, prepared, chosen, errors, order=order)
+
+        if all(m in FAST_METHODS for m in chosen):
+            return job()
+        return self._in_pool(job)
+
+    def _in_pool(self, job: Callable[[], ExplanationSet]) -> ExplanationSet:
+        if not self._places.acquire(blocking=False):
+            raise ServiceBusy(f"the server is busy: {self.workers + self.queue} LIME/SHAP "
+                              "requests are running or waiting; try again in a minute")
+        try:
+            future = self._pool.submit(job)
+        except RuntimeError:  # the pool was shut down
+            self._places.release()
+            raise ServiceBusy("the server is shutting down") from None
+        future.add_done_callback(lambda _f: self._places.release())
+        try:
+            return future.result(timeout=self.timeout)
+        except concurrent.futures.TimeoutError:
+            raise ServiceBusy(f"the explanation took longer than {self.timeout:g} s; try "
+                              "again later or with fewer methods") from None
+
+
+__all__ = ["ExplainService", "FAST_METHODS", "ServiceBusy", "Upload", "decode_upload",
+           "display_name"]
