@@ -8,6 +8,7 @@ and brings the heatmap back to the original image's frame.
 
 from __future__ import annotations
 
+import copy
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -132,6 +133,17 @@ class Explainer:
             source=image.source,
             probabilities=image.probabilities,
         )
+
+    def with_classifier(self, classifier: Classifier) -> Explainer:
+        """A copy of this explainer (same parameters and seed) that explains ``classifier``.
+
+        Used to explain a modified model the same way, e.g. one with randomised weights
+        (:func:`xaixray.metrics.randomization_check`).
+        """
+        new = copy.copy(self)
+        new.classifier = classifier
+        new.params = dict(self.params)
+        return new
 
     # ------------------------------------------------------------------ hooks
     def _attribute(self, prepared: np.ndarray, target: int) -> tuple[np.ndarray, dict]:

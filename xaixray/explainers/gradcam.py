@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from ..classifier import Classifier, final_layer
+from ..classifier import Classifier, logit_head
 from ..errors import ExplainerError
 from ..imaging import resize_map
 from .base import Explainer, normalise_nonnegative
@@ -53,6 +53,12 @@ class GradCAM(Explainer):
         self.target_layer = find_target_layer(classifier.model, layer)
         super().__init__(classifier, seed=seed, layer=self.target_layer.name)
 
+    def with_classifier(self, classifier: Classifier) -> GradCAM:
+        """A copy that explains ``classifier`` at the layer of the same name."""
+        new = super().with_classifier(classifier)
+        new.target_layer = find_target_layer(classifier.model, self.params["layer"])
+        return new
+
     def _attribute(self, prepared: np.ndarray, target: int) -> tuple[np.ndarray, dict]:
         fmap, grads = self._map_and_gradients(prepared, target)
         cam = np.maximum((fmap * self._channel_weights(fmap, grads)).sum(axis=-1), 0.0)
@@ -72,7 +78,7 @@ class GradCAM(Explainer):
 
         clf = self.classifier
         x = tf.convert_to_tensor(prepared[None], tf.float32)
-        with _logit_head(clf) as has_logits, tf.GradientTape() as tape, \
+        with logit_head(clf) as has_logits, tf.GradientTape() as tape, \
                 _capture_output(self.target_layer, tape) as captured:
             tape.watch(x)
             out = clf.model(clf.preprocessing.to_model_input(x), training=False)
@@ -182,29 +188,6 @@ def _capture_output(layer: Any, tape: Any) -> Iterator[list]:
             object.__setattr__(layer, "call", previous)
         else:
             object.__delattr__(layer, "call")
-
-
-@contextlib.contextmanager
-def _logit_head(classifier: Classifier) -> Iterator[bool]:
-    """Make the model output logits for the duration (swap a final sigmoid/softmax to linear).
-
-    Yields whether the output is now logits.
-    """
-    if classifier.from_logits:
-        yield True
-        return
-    layer = final_layer(classifier.model)
-    activation = getattr(layer, "activation", None)
-    if getattr(activation, "__name__", None) not in ("sigmoid", "softmax"):
-        yield False
-        return
-    import keras
-
-    object.__setattr__(layer, "activation", keras.activations.linear)
-    try:
-        yield True
-    finally:
-        object.__setattr__(layer, "activation", activation)
 
 
 def _class_score(classifier: Classifier, out: Any, target: int, has_logits: bool) -> Any:
