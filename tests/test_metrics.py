@@ -91,17 +91,25 @@ def test_the_true_map_beats_random_and_its_inverse_loses(region_classifier, regi
 def test_deletion_scores_are_the_known_function_of_the_region(region_classifier, region_image):
     start, gone = evidence(region_image), evidence(removed_image(region_image))
     assert start == pytest.approx(5.0) and gone < -4  # the blur removes the texture
-    c = deletion_curve(region_classifier, region_image, true_map(), 1, steps=20, score="logit")
+    c = deletion_curve(region_classifier, region_image, true_map(), 1, steps=20, score="logit",
+                       grid=None)  # single pixels
     n_removed = np.rint(c.fractions * SIZE * SIZE)
     np.testing.assert_allclose(c.scores[0], start, atol=1e-3)
     np.testing.assert_allclose(c.scores[n_removed >= 64], gone, atol=1e-3)
     inverse = deletion_curve(region_classifier, region_image, 1.0 - true_map(), 1, steps=20,
-                             score="logit")
+                             score="logit", grid=None)
     untouched = n_removed <= SIZE * SIZE - 64  # the region goes last
     np.testing.assert_allclose(inverse.scores[untouched], start, atol=1e-3)
     # probabilities are the sigmoid of the same curve
-    p = deletion_curve(region_classifier, region_image, true_map(), 1, steps=20)
+    p = deletion_curve(region_classifier, region_image, true_map(), 1, steps=20, grid=None)
     np.testing.assert_allclose(p.scores, 1 / (1 + np.exp(-c.scores)), atol=1e-5)
+    # on a grid of 3 x 3 px cells the region (rows 4-11, cols 12-19) touches 3 x 3 cells,
+    # which go first; with 64 steps, one cell per step
+    cells = deletion_curve(region_classifier, region_image, true_map(), 1, steps=64, grid=8,
+                           score="logit")
+    np.testing.assert_allclose(cells.scores[0], start, atol=1e-3)
+    np.testing.assert_allclose(cells.scores[9:], gone, atol=1e-3)
+    assert np.all(np.diff(cells.scores[:10]) < 0) and cells.scores[8] > gone + 0.1
 
 
 def test_curves_are_deterministic_for_a_seed_and_take_maps_in_any_frame(region_classifier,
@@ -125,6 +133,23 @@ def test_ties_are_ranked_in_a_seeded_random_order():
     assert not np.array_equal(r0.ravel(), np.arange(36))  # not raster order
     ramp = np.arange(36.0).reshape(6, 6)
     assert pixel_ranks(ramp)[5, 5] == 0 and pixel_ranks(ramp)[0, 0] == 35
+
+
+def test_cells_are_ranked_by_the_maps_mean():
+    from xaixray.metrics.perturbation import cell_ids, cell_ranks
+
+    cells, n = cell_ids((8, 6), 2)
+    assert n == 4 and cells[0, 0] == 0 and cells[0, 5] == 1 and cells[7, 0] == 2
+    assert np.bincount(cells.ravel()).tolist() == [12, 12, 12, 12]
+    heat = np.zeros((8, 6))
+    heat[5, 4] = 1.0  # one pixel in the bottom-right cell
+    heat[0, 0] = -1.0
+    ranks = cell_ranks(heat, cells, n)  # one rank per cell
+    assert ranks[3] == 0 and ranks[0] == 3 and sorted(ranks[1:3]) == [1, 2]
+    pixels, n_pixels = cell_ids((8, 6), None)
+    assert n_pixels == 48 and np.array_equal(pixels.ravel(), np.arange(48))
+    with pytest.raises(xaixray.ExplainerError, match="grid"):
+        cell_ids((8, 6), 7)
 
 
 def test_bad_curve_options(region_classifier, region_image):
