@@ -361,6 +361,45 @@ def test_phantom_lungs_are_inside_the_body():
         assert not body[2, 2] and not body[93, 93]  # the corners
 
 
+# ---------------------------------------------------------------------- the per-image summary
+def region_result(classifier, image: np.ndarray, maps: dict, target: int):
+    from xaixray.explainers import Explanation, ExplanationSet
+
+    original = np.rint(image[..., 0] * 255).astype(np.uint8)
+    proba = classifier.predict_proba_prepared(image[None])[0]
+    names = classifier.class_names
+    explanations = {m: Explanation(m, target, names[target], float(proba[target]), h, True)
+                    for m, h in maps.items()}
+    return ExplanationSet("region.png", original, proba, 1, names, {}, explanations)
+
+
+def test_faithfulness_summary_gives_plain_verdicts(region_classifier, region_image):
+    border = border_band((SIZE, SIZE)).astype(np.float32)
+    maps = {"true": true_map(), "inverse": 1.0 - true_map(), "border": border}
+    result = region_result(region_classifier, region_image, maps, target=1)
+    f = xaixray.faithfulness(region_classifier, result, seed=0)
+    assert f["settings"]["score"] == "logit" and f["settings"]["grid"] == 16
+    assert list(f["methods"]) == ["true", "inverse", "border"]
+    true, inverse = f["methods"]["true"], f["methods"]["inverse"]
+    assert true["faithful"] and true["verdict"] == "better than random on deletion and insertion"
+    assert true["deletion_auc"] < true["deletion_auc_random"]
+    assert true["insertion_auc"] > true["insertion_auc_random"]
+    assert not inverse["faithful"] and inverse["verdict"].startswith("no better than random")
+    assert true["border_share"] == pytest.approx(0.0) and true["warnings"] == []
+    assert f["methods"]["border"]["border_share"] == pytest.approx(1.0)
+    assert any("outer border" in w for w in f["methods"]["border"]["warnings"])
+    curves = true["curves"]
+    assert len(curves["fractions"]) == len(curves["deletion"]) == 26
+    assert curves["deletion_random"] == inverse["curves"]["deletion_random"]
+    assert f["notes"] == []  # blurring lowers this class's score, as expected
+    # the other class: blurring raises it, and the summary says so
+    other = xaixray.faithfulness(region_classifier,
+                                 region_result(region_classifier, region_image,
+                                               {"true": true_map()}, target=0))
+    assert len(other["notes"]) == 1 and "does not lower" in other["notes"][0]
+    assert xaixray.metrics.verdict(False, True) == "better than random on insertion only"
+
+
 # ---------------------------------------------------------------------- import cost
 def test_importing_metrics_stays_light():
     code = ("import sys\nimport xaixray.metrics\n"

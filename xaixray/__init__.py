@@ -42,6 +42,7 @@ _EXPORTS = {
     "SHAP": "explainers",
     "Explanation": "explainers",
     "ExplanationSet": "explainers",
+    "faithfulness": "metrics",
     "plot_explanations": "plots",
     "write_report": "reports",
     "explain": "run",
@@ -50,8 +51,8 @@ _EXPORTS = {
 }
 
 _SUBMODULES = ("bundled", "classifier", "cli", "data", "errors", "evaluation", "explainers",
-               "files", "imaging", "labels", "models", "plots", "preprocessing", "reports", "run",
-               "training", "version")
+               "files", "imaging", "labels", "metrics", "models", "plots", "preprocessing",
+               "reports", "run", "training", "version")
 
 __all__ = [
     "CLASS_NAMES",
@@ -74,6 +75,7 @@ __all__ = [
     "evaluate",
     "explain",
     "explain_paths",
+    "faithfulness",
     "load_image",
     "plot_explanations",
     "predict_files",

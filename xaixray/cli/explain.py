@@ -57,6 +57,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="SHAP: model evaluations per explanation (default: 1000)")
     p.add_argument("--layer", metavar="NAME",
                    help="Grad-CAM: layer to use (default: the last convolutional feature map)")
+    p.add_argument("--faithfulness", action=argparse.BooleanOptionalAction, default=None,
+                   help="measure how faithful each map is (deletion and insertion against "
+                        "random orders, border and outside-body shares) and add a 'How "
+                        "faithful is each map?' section to each report (default: on; "
+                        "--no-faithfulness leaves it out, saving about 15%% of the time)")
     add_model_overrides(p)
     p.set_defaults(func=run)
 
@@ -83,7 +88,8 @@ def run(args: argparse.Namespace) -> int:
         clf, paths, args.out, methods=args.methods, target=args.target, seed=args.seed,
         overwrite=args.overwrite, progress=sys.stderr.isatty(),
         on_message=lambda msg: tqdm.write(f"xaixray explain: {msg}", file=sys.stderr),
-        num_samples=args.num_samples, max_evals=args.max_evals, layer=args.layer)
+        num_samples=args.num_samples, max_evals=args.max_evals, layer=args.layer,
+        **({} if args.faithfulness is None else {"faithfulness": args.faithfulness}))
     failures = problems + result.failures
     if result.index is not None:
         print(f"{len(result.reports)} report(s) in {result.out}; open {result.index}")

@@ -8,7 +8,9 @@ scikit-image and TensorFlow are imported when a metric runs.
 - :mod:`.perturbation`: deletion and insertion curves against random rankings (Petsiuk 2018);
 - :mod:`.randomization`: cascading model-parameter randomisation (Adebayo 2018);
 - :mod:`.localization`: pointing game, relevance mass and top-area IoU against a known mask;
-- :mod:`.shortcuts`: attribution in the image border and outside the body.
+- :mod:`.shortcuts`: attribution in the image border and outside the body;
+- :mod:`.summary`: :func:`faithfulness`, what a per-image report shows (deletion, insertion and
+  shortcut shares of every map of an :class:`~xaixray.explainers.ExplanationSet`).
 
 >>> from xaixray.metrics import deletion_curve                       # doctest: +SKIP
 >>> c = deletion_curve(clf, "chest.jpeg", e.heatmap)                 # doctest: +SKIP
@@ -48,6 +50,7 @@ from .shortcuts import (
     shortcut_shares,
     shortcut_warnings,
 )
+from .summary import faithfulness, verdict
 
 __all__ = [
     "REMOVALS",
@@ -59,6 +62,7 @@ __all__ = [
     "border_share",
     "cascade_layers",
     "deletion_curve",
+    "faithfulness",
     "find_mask",
     "insertion_curve",
     "load_mask",
@@ -76,4 +80,5 @@ __all__ = [
     "shortcut_shares",
     "shortcut_warnings",
     "top_area_iou",
+    "verdict",
 ]

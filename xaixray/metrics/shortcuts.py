@@ -27,7 +27,8 @@ from ..imaging import resize_map
 BAND = 0.08
 GRID = 256
 BORDER_WARN = 0.5
-OUTSIDE_WARN = 0.2
+OUTSIDE_WARN = 0.25
+ENRICHMENT_WARN = 1.5
 
 
 def _gray(image: np.ndarray) -> np.ndarray:
@@ -131,16 +132,23 @@ def shortcut_shares(heatmap: np.ndarray, image: np.ndarray, band: float = BAND,
 
 
 def shortcut_warnings(shares: dict[str, Any], method: str = "the map",
-                      border_warn: float = BORDER_WARN,
-                      outside_warn: float = OUTSIDE_WARN) -> list[str]:
-    """Plain-language warnings when a map's border or outside-body share is high."""
+                      border_warn: float = BORDER_WARN, outside_warn: float = OUTSIDE_WARN,
+                      enrichment: float = ENRICHMENT_WARN) -> list[str]:
+    """Plain-language warnings when a map's border or outside-body share is high.
+
+    High means at least ``border_warn`` (half) of the positive weight in the border band, or at
+    least ``outside_warn`` (a quarter) outside the body; in both cases also at least
+    ``enrichment`` (1.5) times the share an even map would have there (the region's area).
+    """
     out = []
     b, o = shares.get("border_share"), shares.get("outside_body_share")
-    if b is not None and b >= border_warn:
+    b_area = shares.get("border_area") or 0.0
+    o_area = shares.get("outside_body_area") or 0.0
+    if b is not None and b >= border_warn and b >= enrichment * b_area:
         out.append(f"{method} puts {b:.0%} of its positive weight in the outer border of the "
                    f"image ({shares.get('border_area', 0):.0%} of its area): the model may be "
                    "using the framing, edges or markers rather than the lungs.")
-    if o is not None and o >= outside_warn:
+    if o is not None and o >= outside_warn and o >= enrichment * o_area:
         out.append(f"{method} puts {o:.0%} of its positive weight outside the body "
                    f"({shares.get('outside_body_area', 0):.0%} of the image): the model may "
                    "be using the background, labels or devices rather than the patient.")

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from ..errors import XaixrayError
 from ..explainers import ExplanationSet
 from ..files import to_json, write_bytes
-from ..plots import figure_to_png, plot_explanations
+from ..plots import figure_to_png, plot_explanations, plot_faithfulness
 from .content import FILES, report_dict
 from .html import render_index_html, render_report_html
 
@@ -95,9 +95,11 @@ def write_report(result: ExplanationSet, folder: str | os.PathLike, overwrite: b
     folder = prepare_folder(folder, overwrite)
     report = report_dict(result)
     png = figure_to_png(plot_explanations(result, **dict(figure_options or {})))
+    curves = plot_faithfulness(result) if result.faithfulness else None
+    curves_png = figure_to_png(curves) if curves is not None else None
     atomic_write(folder / FILES["figure"], png)
     atomic_write(folder / FILES["json"], to_json(report))
-    return atomic_write(folder / FILES["html"], render_report_html(report, png))
+    return atomic_write(folder / FILES["html"], render_report_html(report, png, curves_png))
 
 
 def write_index(folder: str | os.PathLike, entries: Iterable[Mapping[str, Any]],
