@@ -8,7 +8,10 @@ The image (default: a bundled PNEUMONIA sample) is resized to ``--size`` x ``--s
 timings are for that image size. Each method runs once to warm up (compilation, numba JIT, imports)
 and then ``--repeat`` times; the median is reported, with the methods' default parameters (LIME
 1000 samples, SHAP 1000 evaluations). "whole report" is ``xaixray.explain`` with all three methods
-plus ``write_report`` (figure.png, report.json, report.html). Prints a table and writes
+plus ``write_report`` (figure.png, report.json, report.html), as ``xaixray explain`` makes it:
+with the faithfulness section (deletion/insertion against random, border and outside-body shares,
+the curves figure); "report, no faithfulness" is the same with ``faithfulness=False``. The two are
+run alternately, so that both see the same machine load. Prints a table and writes
 ``explain_speed.json`` into ``--out`` (default ``benchmarks/results``).
 """
 
@@ -45,31 +48,37 @@ def main() -> None:
     image = cv2.resize(load_image(source), (args.size, args.size), interpolation=cv2.INTER_AREA)
     clf = Classifier.load(args.model)
 
-    seconds: dict[str, list[float]] = {m: [] for m in (*METHODS, "whole report")}
+    rows_order = (*METHODS, "whole report", "report, no faithfulness")
+    seconds: dict[str, list[float]] = {m: [] for m in rows_order}
     for run in range(args.repeat + 1):  # run 0 warms up
         for m in METHODS:
             t0 = time.perf_counter()
             xaixray.explain(clf, [image], methods=(m,))
             if run:
                 seconds[m].append(time.perf_counter() - t0)
-        with tempfile.TemporaryDirectory() as tmp:
-            t0 = time.perf_counter()
-            result = xaixray.explain(clf, [image], methods=METHODS)[0]
-            xaixray.write_report(result, Path(tmp) / "report")
-            if run:
-                seconds["whole report"].append(time.perf_counter() - t0)
+        for key, faithful in (("whole report", True), ("report, no faithfulness", False)):
+            with tempfile.TemporaryDirectory() as tmp:
+                t0 = time.perf_counter()
+                result = xaixray.explain(clf, [image], methods=METHODS,
+                                         faithfulness=faithful)[0]
+                xaixray.write_report(result, Path(tmp) / "report")
+                if run:
+                    seconds[key].append(time.perf_counter() - t0)
 
     rows = {k: {"median_s": float(np.median(v)), "min_s": float(np.min(v))}
             for k, v in seconds.items()}
     print(f"model {clf.name} (input {clf.preprocessing.model_input_shape}), image "
           f"{args.size}x{args.size}, median of {args.repeat} after a warm-up")
-    print(f"{'method':<14}{'median s':>10}{'min s':>10}")
+    print(f"{'method':<26}{'median s':>10}{'min s':>10}")
     for k, r in rows.items():
-        print(f"{k:<14}{r['median_s']:>10.2f}{r['min_s']:>10.2f}")
+        print(f"{k:<26}{r['median_s']:>10.2f}{r['min_s']:>10.2f}")
+    with_f, without = seconds["whole report"], seconds["report, no faithfulness"]
+    overhead = float(np.median(np.asarray(with_f) / np.asarray(without)) - 1.0)
+    print(f"faithfulness adds {overhead:.0%} to a whole report (median of the paired ratios)")
     args.out.mkdir(parents=True, exist_ok=True)
     record = {"model": str(args.model), "image": str(source), "size": args.size,
               "repeat": args.repeat, "machine": platform.processor() or platform.machine(),
-              "seconds": rows}
+              "seconds": rows, "faithfulness_overhead": overhead}
     (args.out / "explain_speed.json").write_text(json.dumps(record, indent=2) + "\n")
     print(f"wrote {args.out / 'explain_speed.json'}")
 

@@ -76,6 +76,32 @@ def tiny_model_path(tmp_path_factory, tiny_classifier) -> Path:
     return path
 
 
+@pytest.fixture(scope="session")
+def phantom_model():
+    """A tiny CNN trained on phantoms until it detects their opacities (~10 s on 2 cores)."""
+    import keras
+    from keras import layers
+
+    from xaixray import Classifier
+    from xaixray.data import make_phantoms
+
+    train = make_phantoms(320, 48, seed=1)
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([
+        keras.Input((48, 48, 1)),
+        layers.Conv2D(8, 3, padding="same", activation="relu"),
+        layers.MaxPooling2D(),
+        layers.Conv2D(16, 3, padding="same", activation="relu"),
+        layers.Conv2D(32, 3, padding="same", activation="relu", name="last_conv"),
+        layers.GlobalMaxPooling2D(),
+        layers.Dense(1, activation="sigmoid"),
+    ])
+    model.compile(keras.optimizers.Adam(3e-3), "binary_crossentropy", metrics=["accuracy"])
+    history = model.fit(train.images[..., None] / 255.0, train.labels, epochs=12,
+                        batch_size=32, verbose=0)
+    return Classifier.from_keras(model, name="phantom_cnn"), history.history["accuracy"][-1]
+
+
 @pytest.fixture
 def rng() -> np.random.Generator:
     return np.random.default_rng(0)

@@ -107,6 +107,40 @@ def test_logit_outputs_are_turned_into_probabilities(rng):
     assert np.all((p > 0) & (p < 1))
 
 
+@pytest.mark.parametrize("head", ["sigmoid", "softmax", "linear", "activation_layer"])
+def test_log_odds_come_from_the_logits_even_where_probabilities_saturate(head, rng):
+    units = 1 if head in ("sigmoid", "linear", "activation_layer") else 3
+    act = {"activation_layer": None, "linear": None}.get(head, head)
+    stack = [keras.Input((8, 8, 1)), keras.layers.Flatten(),
+             keras.layers.Dense(units, activation=act, name="head")]
+    if head == "activation_layer":
+        stack.append(keras.layers.Activation("sigmoid"))
+    model = keras.Sequential(stack)
+    w = rng.normal(0, 0.5, (64, units)).astype(np.float32)
+    model.get_layer("head").set_weights([w, np.zeros(units, np.float32)])
+    clf = Classifier.from_keras(model, class_names=None if units == 1 else ("a", "b", "c"))
+    x = rng.random((5, 8, 8, 1)).astype(np.float32)
+    x[0] = 5.0 * (w[:, :1] > 0).reshape(8, 8, 1)  # saturated: p is exactly 0 or 1 in float32
+    z = x.reshape(5, 64).astype(np.float64) @ w
+    if units == 1:
+        expected = np.concatenate([-z, z], axis=1)
+    else:
+        expected = np.stack([z[:, k] - np.log(np.exp(np.delete(z, k, axis=1)).sum(axis=1))
+                             for k in range(3)], axis=1)
+    got = clf.predict_log_odds_prepared(x)
+    assert got.shape == (5, 2 if units == 1 else 3) and got.dtype == np.float64
+    np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-3)
+    assert np.abs(got[0]).max() > 30  # far beyond what a float32 probability can hold
+    p = clf.predict_proba_prepared(x[1:]).astype(np.float64)
+    np.testing.assert_allclose(got[1:], np.log(p / (1 - p)), atol=2e-3)
+    if head in ("sigmoid", "softmax", "activation_layer"):  # the head was read as linear ...
+        assert not clf.from_logits
+        final = model.layers[-1]
+        assert final.activation.__name__ == ("softmax" if head == "softmax" else "sigmoid")
+        # ... only while compiling: the model still outputs probabilities
+        np.testing.assert_allclose(np.asarray(model(x[1:])).max(), p.max(), rtol=1e-5)
+
+
 @pytest.mark.parametrize("name, content, reason", [
     ("model.pkl", b"\x80\x04", "pickled models are refused"),
     ("model.keras", b"not a zip", "not a Keras .keras model file"),

@@ -76,11 +76,13 @@ def test_single_image_target_seed_and_overwrite(tiny_model_path, inputs, tmp_pat
     report = json.loads((out / "chest0" / "report.json").read_text())
     assert report["methods"]["gradcam++"]["target_name"] == "NORMAL"
     assert report["methods"]["lime"]["seed"] == 3
+    assert set(report["faithfulness"]["methods"]) == {"gradcam++", "lime"}  # on by default
 
     assert main(args) == 1  # the folder now holds a report
     err = capsys.readouterr().err.strip()
     assert "already exists and is not empty" in err and "\n" not in err
-    assert main([*args, "--overwrite"]) == 0
+    assert main([*args, "--overwrite", "--no-faithfulness"]) == 0
+    assert json.loads((out / "chest0" / "report.json").read_text())["faithfulness"] is None
 
 
 def test_one_line_errors(tiny_model_path, inputs, tmp_path, capsys):

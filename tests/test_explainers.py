@@ -341,6 +341,44 @@ def test_shap_values_add_up(gray_image):
     assert total == pytest.approx(e.score, abs=1e-4)
 
 
+def saturated_model(size: int = 24):
+    """A sigmoid model whose logit is 40 to 60 on [0, 1] images: every probability is 1.0."""
+    import keras
+
+    from xaixray import Classifier
+
+    model = keras.Sequential([keras.Input((size, size, 1)), keras.layers.Flatten(),
+                              keras.layers.Dense(1, activation="sigmoid", name="head")])
+    w = np.zeros((size, size), np.float32)
+    w[: size // 2, : size // 2] = 20.0 / (size // 2) ** 2  # the top-left quarter counts
+    model.get_layer("head").set_weights([w.reshape(-1, 1), np.array([40.0], np.float32)])
+    return Classifier.from_keras(model, name="saturated")
+
+
+def test_logit_output_explains_saturated_predictions_that_probabilities_cannot():
+    from xaixray.explainers import LIME, SHAP
+
+    clf = saturated_model()
+    image = np.full((24, 24), 20, np.uint8)
+    image[:12, :12] = 255  # the bright quarter the model adds up; blurring it lowers the logit
+    assert clf.predict_proba(image)[0, 1] == 1.0
+    s_prob = SHAP(clf, max_evals=80).explain(image, targets=1)[0]
+    s_logit = SHAP(clf, max_evals=80, output="logit").explain(image, targets=1)[0]
+    assert s_prob.params["output"] == "probability" and s_logit.params["output"] == "logit"
+    assert not s_prob.heatmap.any()  # nothing moves the probability: all values are 0
+    z = clf.predict_log_odds_prepared(clf.preprocessing.prepare([image]))[0, 1]
+    total = float(s_logit.extras["values"].sum()) + s_logit.extras["base_value"]
+    assert total == pytest.approx(z, abs=1e-3)  # the values add up in log-odds
+    quarter = s_logit.heatmap[:12, :12].sum()
+    assert quarter > 0.9 * s_logit.heatmap.clip(0, None).sum()  # and sit where the model looks
+    l_prob = LIME(clf, num_samples=60, n_segments=16).explain(image, targets=1)[0]
+    l_logit = LIME(clf, num_samples=60, n_segments=16, output="logit").explain(image,
+                                                                               targets=1)[0]
+    assert not l_prob.heatmap.any() and l_logit.heatmap.any()
+    peak = l_logit.summary()["peak"]
+    assert peak[0] < 12 and peak[1] < 12
+
+
 def test_parameter_validation():
     from xaixray.explainers import LIME, SHAP
 
@@ -349,6 +387,9 @@ def test_parameter_validation():
         LIME(clf, num_samples=2)
     with pytest.raises(ExplainerError, match="masker"):
         SHAP(clf, masker="zeros")
+    for method in (LIME, SHAP):
+        with pytest.raises(ExplainerError, match="unknown output 'odds'"):
+            method(clf, output="odds")
 
 
 # ---------------------------------------------------------------------- summaries and agreement
@@ -370,32 +411,6 @@ def test_summaries_and_agreement():
 
 
 # ---------------------------------------------------------------------- localisation
-@pytest.fixture(scope="module")
-def phantom_model():
-    """A tiny CNN trained on phantoms until it detects their opacities (~10 s on 2 cores)."""
-    import keras
-    from keras import layers
-
-    from xaixray import Classifier
-    from xaixray.data import make_phantoms
-
-    train = make_phantoms(320, 48, seed=1)
-    keras.utils.set_random_seed(0)
-    model = keras.Sequential([
-        keras.Input((48, 48, 1)),
-        layers.Conv2D(8, 3, padding="same", activation="relu"),
-        layers.MaxPooling2D(),
-        layers.Conv2D(16, 3, padding="same", activation="relu"),
-        layers.Conv2D(32, 3, padding="same", activation="relu", name="last_conv"),
-        layers.GlobalMaxPooling2D(),
-        layers.Dense(1, activation="sigmoid"),
-    ])
-    model.compile(keras.optimizers.Adam(3e-3), "binary_crossentropy", metrics=["accuracy"])
-    history = model.fit(train.images[..., None] / 255.0, train.labels, epochs=12,
-                        batch_size=32, verbose=0)
-    return Classifier.from_keras(model, name="phantom_cnn"), history.history["accuracy"][-1]
-
-
 def test_gradcam_peaks_inside_known_lesions_more_often_than_chance(phantom_model):
     from scipy.ndimage import binary_dilation
 

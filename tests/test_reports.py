@@ -114,6 +114,48 @@ def test_report_json_has_the_documented_keys(result, tmp_path):
     assert {"methods", "spearman", "top_overlap"} == set(report["agreement"][0])
 
 
+def test_reports_say_how_faithful_each_map_is(result, tmp_path):
+    from xaixray.reports import write_report
+
+    assert result.faithfulness is not None  # measured by default
+    write_report(result, tmp_path / "f")
+    report = json.loads((tmp_path / "f" / "report.json").read_text())
+    faith = report["faithfulness"]
+    assert list(faith["methods"]) == list(report["methods"])
+    for d in faith["methods"].values():
+        assert {"deletion_auc", "deletion_auc_random", "insertion_auc", "insertion_auc_random",
+                "deletion_better", "insertion_better", "verdict", "border_share",
+                "outside_body_share", "warnings", "curves"} <= set(d)
+        assert d["verdict"].startswith(("better than random", "no better than random"))
+    html = (tmp_path / "f" / "report.html").read_text()
+    assert "How faithful is each map?" in html
+    assert html.count("data:image/png;base64,") == 2  # the maps and the curves
+    for d in faith["methods"].values():
+        assert d["verdict"] in html
+
+
+def test_faithfulness_can_be_left_out(tiny_classifier, images, tmp_path):
+    from xaixray import explain
+    from xaixray.reports import write_report
+
+    [r] = explain(tiny_classifier, images[1], methods=("gradcam",), faithfulness=False)
+    assert r.faithfulness is None
+    write_report(r, tmp_path / "n")
+    assert json.loads((tmp_path / "n" / "report.json").read_text())["faithfulness"] is None
+    html = (tmp_path / "n" / "report.html").read_text()
+    assert "How faithful" not in html and html.count("data:image/png;base64,") == 1
+
+
+def test_faithfulness_figure(result):
+    from xaixray.plots import plot_faithfulness
+
+    fig = plot_faithfulness(result)
+    assert [ax.get_title().split(":")[0] for ax in fig.axes] == ["Deletion", "Insertion"]
+    # one random curve (all maps explain one class) and one line per method, in each panel
+    assert all(len(ax.get_lines()) == 1 + len(result.explanations) for ax in fig.axes)
+    assert plot_faithfulness({"methods": {}}) is None
+
+
 def test_html_is_self_contained_and_escaped(result, tmp_path):
     from xaixray.reports import write_report
 
@@ -181,6 +223,8 @@ def test_explain_paths_writes_reports_and_an_index(tiny_classifier, image_files,
     for name in ("case0", "case1"):
         assert f'href="{name}/report.html"' in index
         assert (tmp_path / "out" / name / "figure.png").stat().st_size > 1000
+        report = json.loads((tmp_path / "out" / name / "report.json").read_text())
+        assert set(report["faithfulness"]["methods"]) == {"gradcam", "lime"}
     assert "broken.jpg" in index
 
 
@@ -190,10 +234,11 @@ def test_explain_paths_single_image_and_failing_methods(tiny_classifier, image_f
 
     paths, _ = image_files
     run = explain_paths(tiny_classifier, paths[:1], tmp_path / "one", methods=["gradcam"],
-                        target="PNEUMONIA")
+                        target="PNEUMONIA", faithfulness=False)
     assert run.ok and run.index is None and run.main_page == run.reports[0]
     report = json.loads((run.reports[0].parent / "report.json").read_text())
     assert report["methods"]["gradcam"]["target_name"] == "PNEUMONIA"
+    assert report["faithfulness"] is None
     with pytest.raises(ExplainerError, match="no layer named 'nope'"):
         explain_paths(tiny_classifier, paths[:1], tmp_path / "two", methods=["gradcam"],
                       layer="nope")

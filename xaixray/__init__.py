@@ -43,6 +43,7 @@ _EXPORTS = {
     "SHAP": "explainers",
     "Explanation": "explainers",
     "ExplanationSet": "explainers",
+    "faithfulness": "metrics",
     "plot_explanations": "plots",
     "write_report": "reports",
     "explain": "run",
@@ -51,8 +52,8 @@ _EXPORTS = {
 }
 
 _SUBMODULES = ("bundled", "classifier", "cli", "data", "errors", "evaluation", "explainers",
-               "files", "imaging", "labels", "models", "plots", "preprocessing", "reports", "run",
-               "serve", "training", "version")
+               "files", "imaging", "labels", "metrics", "models", "plots", "preprocessing",
+               "reports", "run", "serve", "training", "version")
 
 __all__ = [
     "CLASS_NAMES",
@@ -76,6 +77,7 @@ __all__ = [
     "evaluate",
     "explain",
     "explain_paths",
+    "faithfulness",
     "load_image",
     "plot_explanations",
     "predict_files",

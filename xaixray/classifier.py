@@ -8,6 +8,7 @@ evaluation (:func:`xaixray.evaluation.evaluate`) are functions of the layers abo
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -42,6 +43,7 @@ MIN_KERAS = (3, 14)
 CVE-2025-9905 and the 3.14.0 path-traversal fix); also the floor in ``pyproject.toml``."""
 DEFAULT_MODEL = "default"
 _CHUNK = 64
+LOGIT_EPS = 1e-7
 
 
 class Classifier:
@@ -106,6 +108,7 @@ class Classifier:
         if not 0.0 < self.temperature < float("inf"):
             raise ModelError(f"temperature must be positive, got {temperature}")
         self._forward: Callable | None = None
+        self._log_odds: Callable | None = None
 
     @property
     def positive_class(self) -> str:
@@ -260,6 +263,68 @@ class Classifier:
             return proba
         return ops.softmax(ops.log(ops.clip(proba, 1e-7, 1.0)) / self.temperature, axis=-1)
 
+    def predict_log_odds_prepared(self, batch: np.ndarray,
+                                  batch_size: int = _CHUNK) -> np.ndarray:
+        """Log-odds ``log(p / (1 - p))`` of every class, ``(n, n_classes)`` float64.
+
+        Computed from the model's logits, so they keep their resolution where probabilities
+        saturate (a float32 probability is exactly 1.0 from a logit of about 17): a sigmoid head
+        gives ``-z, z``; a softmax head ``z_k - logsumexp(z_j, j != k)``. A final sigmoid or
+        softmax is read as linear while the forward pass is compiled (the model itself is left
+        as it is). For a model whose head cannot be read that way the log-odds come from the
+        probabilities, clipped to ``[1e-7, 1 - 1e-7]``.
+
+        Parameters
+        ----------
+        batch
+            As for :meth:`predict_proba_prepared`.
+        """
+        batch = np.asarray(batch, np.float32)
+        if batch.ndim == 3:
+            batch = batch[None]
+        if batch.shape[1:] != self.preprocessing.image_shape:
+            raise ModelError(f"expected images of shape {self.preprocessing.image_shape}, "
+                             f"got {batch.shape[1:]}")
+        fwd = self._compiled_log_odds()
+        parts = [np.asarray(fwd(batch[i:i + batch_size]), np.float64)
+                 for i in range(0, len(batch), batch_size)]
+        return np.concatenate(parts) if parts else np.zeros((0, len(self.class_names)))
+
+    def log_odds_from_output(self, output: Any, has_logits: bool) -> Any:
+        """``(n, n_classes)`` log-odds from raw model output (Keras ops).
+
+        ``has_logits``: whether ``output`` is logits (see :func:`logit_head`).
+        """
+        from keras import ops
+
+        if has_logits:  # temperature scaling divides the logits
+            z = output / self.temperature
+            if self.output_kind == "sigmoid":
+                z = z[:, :1]
+                return ops.concatenate([-z, z], axis=1)
+            n = len(self.class_names)
+            others = z[:, None, :] + ops.where(ops.eye(n) > 0, -1e30, 0.0)[None]
+            return z - ops.logsumexp(others, axis=-1)
+        p = ops.clip(self.probabilities_from_output(output), LOGIT_EPS, 1.0 - LOGIT_EPS)
+        return ops.log(p) - ops.log1p(-p)
+
+    def _compiled_log_odds(self) -> Callable:
+        if self._log_odds is None:
+            import tensorflow as tf
+
+            spec = tf.TensorSpec((None, *self.preprocessing.image_shape), tf.float32)
+            model, pre = self.model, self.preprocessing
+
+            @tf.function(input_signature=[spec], reduce_retracing=True)
+            def log_odds(batch):
+                # Python here runs only while tracing: the head is linear in the traced graph
+                with logit_head(self) as has_logits:
+                    out = model(pre.to_model_input(batch), training=False)
+                return self.log_odds_from_output(out, has_logits)
+
+            self._log_odds = log_odds
+        return self._log_odds
+
     def _compiled_forward(self) -> Callable:
         if self._forward is None:
             import tensorflow as tf
@@ -281,6 +346,7 @@ class Classifier:
         The next prediction compiles a fresh one. Training does this for you.
         """
         self._forward = None
+        self._log_odds = None
 
     # ------------------------------------------------------------------ saving
     def metadata(self) -> dict:
@@ -415,6 +481,29 @@ def final_layer(model: Any) -> Any:
     return layer
 
 
+@contextlib.contextmanager
+def logit_head(classifier: Classifier) -> Iterator[bool]:
+    """Make the model output logits for the duration (swap a final sigmoid/softmax to linear).
+
+    Yields whether the output is now logits.
+    """
+    if classifier.from_logits:
+        yield True
+        return
+    layer = final_layer(classifier.model)
+    activation = getattr(layer, "activation", None)
+    if getattr(activation, "__name__", None) not in ("sigmoid", "softmax"):
+        yield False
+        return
+    import keras
+
+    object.__setattr__(layer, "activation", keras.activations.linear)
+    try:
+        yield True
+    finally:
+        object.__setattr__(layer, "activation", activation)
+
+
 def _last_activation(model: Any) -> str | None:
     act = getattr(final_layer(model), "activation", None)
     return getattr(act, "__name__", None) if act is not None else None
@@ -451,5 +540,6 @@ __all__ = [
     "Classifier",
     "check_keras_version",
     "final_layer",
+    "logit_head",
     "read_metadata",
 ]

@@ -12,7 +12,7 @@ True
 """
 
 from .base import Explainer, PreparedImage, expand_targets, resolve_target
-from .compare import agreement, compare, summarize_heatmap
+from .compare import agreement, compare, peak_location, summarize_heatmap
 from .gradcam import GradCAM, GradCAMPlusPlus, find_target_layer
 from .lime import LIME, slic_segments
 from .methods import DEFAULT_METHODS, METHODS, check_methods, explain_image, make_explainers
@@ -38,6 +38,7 @@ __all__ = [
     "explain_image",
     "find_target_layer",
     "make_explainers",
+    "peak_location",
     "resolve_target",
     "slic_segments",
     "summarize_heatmap",

@@ -8,6 +8,7 @@ and brings the heatmap back to the original image's frame.
 
 from __future__ import annotations
 
+import copy
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -133,6 +134,17 @@ class Explainer:
             probabilities=image.probabilities,
         )
 
+    def with_classifier(self, classifier: Classifier) -> Explainer:
+        """A copy of this explainer (same parameters and seed) that explains ``classifier``.
+
+        Used to explain a modified model the same way, e.g. one with randomised weights
+        (:func:`xaixray.metrics.randomization_check`).
+        """
+        new = copy.copy(self)
+        new.classifier = classifier
+        new.params = dict(self.params)
+        return new
+
     # ------------------------------------------------------------------ hooks
     def _attribute(self, prepared: np.ndarray, target: int) -> tuple[np.ndarray, dict]:
         """Heatmap ``(h, w)`` in the model frame for ``prepared`` ``(h, w, c)`` and ``target``."""
@@ -149,6 +161,30 @@ class Explainer:
 
 
 # ---------------------------------------------------------------------- helpers
+OUTPUTS = {
+    "probability": "the model's probability of the class",
+    "logit": "the log-odds of that probability, from the model's logits "
+             "(Classifier.predict_log_odds_prepared)",
+}
+DEFAULT_OUTPUT = "probability"
+"""What LIME and SHAP explain by default (chosen by ``benchmarks/output_space.py``)."""
+
+
+def check_output(output: str) -> str:
+    """Validate an ``output=`` of LIME or SHAP (:data:`OUTPUTS`)."""
+    if output not in OUTPUTS:
+        raise ExplainerError(f"unknown output {output!r}; use {' or '.join(OUTPUTS)}")
+    return output
+
+
+def class_outputs(classifier: Classifier, batch: np.ndarray, output: str,
+                  batch_size: int) -> np.ndarray:
+    """``(n, n_classes)`` probabilities or log-odds of a model-frame batch."""
+    if output == "logit":
+        return classifier.predict_log_odds_prepared(batch, batch_size=batch_size)
+    return classifier.predict_proba_prepared(batch, batch_size=batch_size)
+
+
 def is_gray(prepared: np.ndarray) -> bool:
     """Whether a model-frame image ``(h, w, c)`` is grayscale (one channel or equal channels)."""
     if prepared.shape[-1] == 1:

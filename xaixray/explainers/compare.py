@@ -43,7 +43,7 @@ def summarize_heatmap(heatmap: np.ndarray, grid: int = GRID) -> dict[str, Any]:
     if h.size == 0 or not np.isfinite(h).all():
         return {"peak": None, "peak_value": None, "half_mass_area": None,
                 "positive_fraction": None}
-    peak = _peak(h)
+    peak = peak_location(h)
     small = np.asarray(_grid(h, grid), np.float64)
     pos = np.sort(np.clip(small, 0, None).ravel())[::-1]
     total = pos.sum()
@@ -61,7 +61,12 @@ def summarize_heatmap(heatmap: np.ndarray, grid: int = GRID) -> dict[str, Any]:
     }
 
 
-def _peak(h: np.ndarray) -> tuple[int, int] | None:
+def peak_location(heatmap: np.ndarray) -> tuple[int, int] | None:
+    """``(row, col)`` of a map's maximum; ``None`` when nothing is positive.
+
+    For a tied maximum (a LIME superpixel) the tied pixel closest to the ties' centroid.
+    """
+    h = np.asarray(heatmap, np.float64)
     top = float(h.max())
     if top <= 0:
         return None

@@ -62,6 +62,12 @@ class GradCAM(Explainer):
         self._lock = threading.Lock()
         self._private: _LogitModel | None = None
 
+    def with_classifier(self, classifier: Classifier) -> GradCAM:
+        """A copy that explains ``classifier`` at the layer of the same name."""
+        new = super().with_classifier(classifier)
+        new.target_layer = find_target_layer(classifier.model, self.params["layer"])
+        return new
+
     def _attribute(self, prepared: np.ndarray, target: int) -> tuple[np.ndarray, dict]:
         fmap, grads = self._map_and_gradients(prepared, target)
         cam = np.maximum((fmap * self._channel_weights(fmap, grads)).sum(axis=-1), 0.0)

@@ -18,7 +18,7 @@ import numpy as np
 from ..classifier import Classifier
 from ..errors import ExplainerError
 from ..imaging import resize_map
-from .base import Explainer, is_gray
+from .base import DEFAULT_OUTPUT, Explainer, check_output, class_outputs, is_gray
 
 Segmentation = Callable[[np.ndarray], np.ndarray]
 """``f(gray (h, w) float in [0, 1]) -> int labels (h, w)``."""
@@ -58,6 +58,10 @@ class LIME(Explainer):
         Perturbed images per forward pass.
     kernel_width
         Width of lime's exponential proximity kernel (cosine distance).
+    output
+        What the linear model fits: ``"probability"`` of the target, or its ``"logit"``
+        (log-odds, :meth:`~xaixray.Classifier.predict_log_odds_prepared`), which keeps
+        differences between perturbed images visible where the probability saturates near 0 or 1.
     seed
         Seeds the perturbations and lime's regression: same seed, same explanation.
     """
@@ -69,13 +73,15 @@ class LIME(Explainer):
     def __init__(self, classifier: Classifier, *, num_samples: int = 1000, n_segments: int = 50,
                  compactness: float = 0.1, segmentation: Segmentation | None = None,
                  hide_color: float | None = None, batch_size: int = 64,
-                 kernel_width: float = 0.25, seed: int = 0) -> None:
+                 kernel_width: float = 0.25, output: str = DEFAULT_OUTPUT,
+                 seed: int = 0) -> None:
         if int(num_samples) < 10:
             raise ExplainerError(f"LIME needs num_samples >= 10, got {num_samples}")
         super().__init__(classifier, seed=seed, num_samples=int(num_samples),
                          n_segments=int(n_segments), compactness=float(compactness),
                          segmentation=_callable_name(segmentation), hide_color=hide_color,
-                         batch_size=int(batch_size), kernel_width=float(kernel_width))
+                         batch_size=int(batch_size), kernel_width=float(kernel_width),
+                         output=check_output(output))
         self.segmentation = segmentation
         from lime import lime_image  # noqa: F401 - imported once here, not in the first timing
 
@@ -99,7 +105,7 @@ class LIME(Explainer):
         def classifier_fn(batch: np.ndarray) -> np.ndarray:
             batch = np.asarray(batch, np.float32)
             batch = batch[..., :1] if channels == 1 else batch
-            return clf.predict_proba_prepared(batch, batch_size=p["batch_size"])
+            return class_outputs(clf, batch, p["output"], p["batch_size"])
 
         explainer = _lime_explainer(p["kernel_width"], self.seed)
         result = explainer.explain_instance(

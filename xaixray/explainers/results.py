@@ -98,6 +98,9 @@ class ExplanationSet:
         Wall-clock time of all methods (and the prediction) on this image.
     methods
         The methods asked for, in order (figure panels and report rows follow it).
+    faithfulness
+        How faithful each map is (:func:`xaixray.metrics.faithfulness`), when it was measured,
+        else ``None``.
     """
 
     source: str
@@ -110,6 +113,7 @@ class ExplanationSet:
     errors: dict[str, str] = field(default_factory=dict)
     seconds: float = 0.0
     methods: list[str] = field(default_factory=list)
+    faithfulness: dict | None = None
 
     def __post_init__(self) -> None:
         if not self.methods:

@@ -22,7 +22,7 @@ import numpy as np
 
 from ..classifier import Classifier
 from ..errors import ExplainerError
-from .base import Explainer, is_gray
+from .base import DEFAULT_OUTPUT, Explainer, check_output, class_outputs, is_gray
 
 _MASKERS = re.compile(r"^(blur|blur\(\d+,\s*\d+\)|inpaint_telea|inpaint_ns)$")
 _GLOBAL_RNG = threading.Lock()  # one SHAP run at a time owns NumPy's global generator
@@ -42,6 +42,10 @@ class SHAP(Explainer):
     masker
         ``"blur"`` (a box blur of half the image side: hidden regions become their local average),
         ``"blur(k,k)"``, ``"inpaint_telea"`` or ``"inpaint_ns"``.
+    output
+        What is explained: the target's ``"probability"``, or its ``"logit"`` (log-odds,
+        :meth:`~xaixray.Classifier.predict_log_odds_prepared`), which does not shrink towards
+        zero when the prediction is saturated.
     seed
         Seeds the run: shap's partition algorithm breaks ties between equally important
         regions with NumPy's global generator, which is seeded for the call and then restored,
@@ -49,9 +53,8 @@ class SHAP(Explainer):
 
     Notes
     -----
-    The values explain the target's *probability*: they add up to
-    ``P(target | image) - P(target | fully masked image)`` (``extras["base_value"]`` is the
-    latter).
+    The values add up to ``f(image) - f(fully masked image)`` (``extras["base_value"]`` is the
+    latter), where ``f`` is the target's probability or log-odds (``output``).
     """
 
     name = "shap"
@@ -59,14 +62,15 @@ class SHAP(Explainer):
     signed = True
 
     def __init__(self, classifier: Classifier, *, max_evals: int = 1000, batch_size: int = 64,
-                 masker: str = "blur", seed: int = 0) -> None:
+                 masker: str = "blur", output: str = DEFAULT_OUTPUT, seed: int = 0) -> None:
         if int(max_evals) < 10:
             raise ExplainerError(f"SHAP needs max_evals >= 10, got {max_evals}")
         if not _MASKERS.match(str(masker)):
             raise ExplainerError(f"unknown SHAP masker {masker!r}; use blur, blur(k,k), "
                                  "inpaint_telea or inpaint_ns")
         super().__init__(classifier, seed=seed, max_evals=int(max_evals),
-                         batch_size=int(batch_size), masker=str(masker))
+                         batch_size=int(batch_size), masker=str(masker),
+                         output=check_output(output))
         _import_shap()  # once per process, so that per-image timings are the method's own
 
     def _masker_spec(self, shape: tuple[int, ...]) -> str:
@@ -89,7 +93,7 @@ class SHAP(Explainer):
             batch = np.asarray(batch, np.float32) / 255.0
             if batch.shape[-1] != channels:
                 batch = np.repeat(batch, channels, axis=-1)
-            return clf.predict_proba_prepared(batch, batch_size=p["batch_size"])[:, target]
+            return class_outputs(clf, batch, p["output"], p["batch_size"])[:, target]
 
         spec = self._masker_spec(x.shape)
         masker = shap.maskers.Image(spec, x.shape)

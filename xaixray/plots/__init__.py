@@ -5,11 +5,13 @@
 
 from .evaluation import plot_confusion_matrix, plot_history, plot_reliability, plot_roc
 from .explanation import figure_to_png, plot_explanations, plot_overlay
+from .faithfulness import plot_faithfulness
 
 __all__ = [
     "figure_to_png",
     "plot_confusion_matrix",
     "plot_explanations",
+    "plot_faithfulness",
     "plot_history",
     "plot_overlay",
     "plot_reliability",

@@ -27,8 +27,9 @@ def report_dict(result: ExplanationSet) -> dict[str, Any]:
     ``model`` (name, preprocessing, class_names, positive_class, threshold, output_kind, info),
     ``prediction`` (class, index, probability), ``probabilities`` ({class: p}), ``methods``
     ({method: target, target_name, score, signed, params, seed, seconds, summary, details}),
-    ``agreement`` (list of {methods, spearman, top_overlap}), ``errors`` ({method: message}),
-    ``seconds`` and ``files``.
+    ``agreement`` (list of {methods, spearman, top_overlap}), ``faithfulness`` (how faithful
+    each map is, :func:`xaixray.metrics.faithfulness`; ``null`` when not measured), ``errors``
+    ({method: message}), ``seconds`` and ``files``.
     """
     h, w = result.image.shape[:2]
     methods = {m: _method_dict(result.explanations[m])
@@ -46,6 +47,7 @@ def report_dict(result: ExplanationSet) -> dict[str, Any]:
         "probabilities": dict(zip(result.class_names, map(float, result.probabilities))),
         "methods": methods,
         "agreement": result.agreement(),
+        "faithfulness": result.faithfulness,
         "errors": dict(result.errors),
         "seconds": result.seconds,
         "files": dict(FILES),

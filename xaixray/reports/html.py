@@ -69,8 +69,13 @@ def _page(title: str, body: str) -> str:
             f"<body>\n{body}\n</body></html>\n")
 
 
-def render_report_html(report: Mapping[str, Any], figure_png: bytes | None) -> str:
-    """The per-image page for a :func:`~xaixray.reports.report_dict`, figure embedded."""
+def render_report_html(report: Mapping[str, Any], figure_png: bytes | None,
+                       faithfulness_png: bytes | None = None) -> str:
+    """The per-image page for a :func:`~xaixray.reports.report_dict`, figures embedded.
+
+    ``faithfulness_png``: the curves figure (:func:`xaixray.plots.plot_faithfulness`), shown in
+    the "How faithful is each map?" section when the report has faithfulness numbers.
+    """
     pred, model, image = report["prediction"], report["model"], report["image"]
     name = image.get("name") or display_name(str(image["source"]))
     parts = [f"<h1>{escape(name)}</h1>",
@@ -88,6 +93,7 @@ def render_report_html(report: Mapping[str, Any], figure_png: bytes | None) -> s
                  f"{_fmt(model.get('threshold'))}.</p>")
     parts.append(_methods_table(report))
     parts.append(_agreement_table(report.get("agreement", [])))
+    parts.append(_faithfulness_section(report.get("faithfulness"), faithfulness_png))
     if report.get("errors"):
         items = "".join(f"<li><b>{escape(m)}</b>: <span class=\"err\">{escape(msg)}</span></li>"
                         for m, msg in report["errors"].items())
@@ -136,6 +142,67 @@ def _agreement_table(pairs: Iterable[Mapping[str, Any]]) -> str:
     return ("<h2>Agreement between methods</h2><table><tr><th>pair</th>"
             "<th>Spearman rank correlation</th><th>top-20% overlap (chance 0.2)</th></tr>"
             f"{rows}</table>")
+
+
+def _png(data: bytes, alt: str) -> str:
+    encoded = base64.b64encode(data).decode("ascii")
+    return f"<img class=\"fig\" alt=\"{escape(alt)}\" src=\"data:image/png;base64,{encoded}\">"
+
+
+def _faithfulness_section(faith: Mapping[str, Any] | None, png: bytes | None) -> str:
+    if not faith or not faith.get("methods"):
+        return ""
+    settings = faith.get("settings", {})
+    unit = "log-odds" if settings.get("score") == "logit" else "probability"
+    grid = settings.get("grid")
+    parts = [
+        "<h2>How faithful is each map?</h2>",
+        "<p>A map that explains the model ranks the parts of the image the model depends on "
+        "first. <b>Deletion</b> blurs the parts a map ranks highest first and follows the "
+        "model's score for the explained class: it should fall sooner than when the same parts "
+        "are blurred in random order (a <i>smaller</i> area under the curve). <b>Insertion</b> "
+        "starts from the blurred image and puts the highest-ranked parts back first: the score "
+        "should rise sooner than in random order (a <i>larger</i> area). "
+        f"Scores are {unit}; the image is cut into "
+        f"{f'{grid}&times;{grid} cells' if grid else 'pixels'}, removed in "
+        f"{settings.get('steps')} steps; random is the mean of {settings.get('n_random')} "
+        "random orders. The <b>border</b> and <b>outside-body</b> shares say how much of a "
+        "map's positive weight lies in the outer 8% of the image and outside the body; an even "
+        "map scores the area given in brackets.</p>",
+    ]
+    head = ("<tr><th>method</th><th>deletion area: map / random</th>"
+            "<th>insertion area: map / random</th><th>verdict</th>"
+            "<th>border share (area)</th><th>outside-body share (area)</th></tr>")
+    rows, warnings = [], []
+    for m, d in faith["methods"].items():
+        cls = "" if d.get("faithful") else " class=\"err\""
+        rows.append(
+            f"<tr><td>{escape(m)}</td>"
+            f"<td class=\"num\">{_fmt(d.get('deletion_auc'), 2)} / "
+            f"{_fmt(d.get('deletion_auc_random'), 2)}</td>"
+            f"<td class=\"num\">{_fmt(d.get('insertion_auc'), 2)} / "
+            f"{_fmt(d.get('insertion_auc_random'), 2)}</td>"
+            f"<td{cls}>{escape(str(d.get('verdict', '')))}</td>"
+            f"<td class=\"num\">{_share(d.get('border_share'))} "
+            f"({_share(d.get('border_area'))})</td>"
+            f"<td class=\"num\">{_share(d.get('outside_body_share'))} "
+            f"({_share(d.get('outside_body_area'))})</td></tr>")
+        warnings += d.get("warnings", [])
+    parts.append(f"<table>{head}{''.join(rows)}</table>")
+    lines = [*faith.get("notes", []), *warnings]
+    if lines:
+        items = "".join(f"<li>{escape(str(w))}</li>" for w in lines)
+        parts.append(f"<div class=\"note\"><ul>{items}</ul></div>")
+    if png:
+        parts.append(_png(png, "deletion and insertion curves"))
+    parts.append("<p class=\"sub\">Better than random is necessary, not sufficient: a "
+                 "faithful map shows what <i>this model</i> uses, which may be a shortcut. "
+                 "See docs/faithfulness.md in xaixray.</p>")
+    return "\n".join(parts)
+
+
+def _share(value: Any) -> str:
+    return "–" if value is None else f"{100 * float(value):.0f}%"
 
 
 def render_index_html(entries: Iterable[Mapping[str, Any]], failures: Iterable[str],

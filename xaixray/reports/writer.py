@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from ..errors import XaixrayError
 from ..explainers import ExplanationSet
 from ..files import atomic_folder, to_json, write_bytes
-from ..plots import figure_to_png, plot_explanations
+from ..plots import figure_to_png, plot_explanations, plot_faithfulness
 from .content import FILES, anonymized, report_dict
 from .html import render_index_html, render_report_html
 
@@ -109,8 +109,10 @@ def write_report(result: ExplanationSet, folder: str | os.PathLike, overwrite: b
         result = anonymized(result)
     report = report_dict(result)
     png = figure_to_png(plot_explanations(result, **dict(figure_options or {})))
+    curves = plot_faithfulness(result) if result.faithfulness else None
+    curves_png = figure_to_png(curves) if curves is not None else None
     files = {FILES["figure"]: png, FILES["json"]: to_json(report),
-             FILES["html"]: render_report_html(report, png)}
+             FILES["html"]: render_report_html(report, png, curves_png)}
     if folder.is_dir():
         for name, data in files.items():
             atomic_write(folder / name, data)

@@ -27,6 +27,7 @@ from ..explainers import (
     resolve_target,
 )
 from ..imaging import ImageLike, anonymous_name, as_image_list
+from ..metrics import faithfulness as measure_faithfulness
 from ..reports import (
     FILES,
     anonymized,
@@ -44,13 +45,15 @@ from .shards import (
 )
 
 DEFAULT_OUT = "xaixray-out"
+FAITHFULNESS = True
+"""Whether reports measure how faithful each map is unless told (see docs/faithfulness.md)."""
 
 
 def explain(classifier: Classifier, images: ImageLike | Iterable[ImageLike],
             methods: Sequence[str] | str = DEFAULT_METHODS,
             targets: Target | Sequence[Target] = None, seed: int = 0,
             params: Mapping[str, Mapping[str, Any]] | None = None,
-            **options: Any) -> list[ExplanationSet]:
+            faithfulness: bool = FAITHFULNESS, **options: Any) -> list[ExplanationSet]:
     """Explain images with several methods in one call, in memory.
 
     Parameters
@@ -68,6 +71,10 @@ def explain(classifier: Classifier, images: ImageLike | Iterable[ImageLike],
         Seed for the sampling methods (same seed, same result).
     params
         Per-method parameters, e.g. ``{"shap": {"masker": "inpaint_telea"}}``.
+    faithfulness
+        Also measure how faithful each map is (deletion and insertion against random, border
+        and outside-body shares: :func:`xaixray.metrics.faithfulness`) into each result's
+        ``faithfulness``.
     options
         Shared method keywords (``num_samples``, ``max_evals``, ``layer``, ``batch_size``, ...),
         each passed to every selected method that accepts it.
@@ -96,8 +103,13 @@ def explain(classifier: Classifier, images: ImageLike | Iterable[ImageLike],
     for t in per_image:  # fail early on a bad class name
         if t is not None:
             resolve_target(classifier, t)
-    return [explain_image(classifier, item, explainers, errors, t, order)
-            for item, t in zip(items, per_image)]
+    results = []
+    for item, t in zip(items, per_image):
+        result = explain_image(classifier, item, explainers, errors, t, order)
+        if faithfulness:
+            result.faithfulness = measure_faithfulness(classifier, result, seed=seed)
+        results.append(result)
+    return results
 
 
 @dataclass
@@ -145,7 +157,8 @@ def explain_paths(classifier: Classifier, paths: Sequence[str | os.PathLike],
                   progress: bool = False, on_message: Callable[[str], None] | None = None,
                   params: Mapping[str, Mapping[str, Any]] | None = None,
                   shard: tuple[int, int] | None = None, resume: bool = False,
-                  anonymize: bool = False, **options: Any) -> ExplainRun:
+                  anonymize: bool = False, faithfulness: bool = FAITHFULNESS,
+                  **options: Any) -> ExplainRun:
     """Explain image files and write one report folder per image (plus ``index.html``).
 
     Parameters
@@ -176,6 +189,9 @@ def explain_paths(classifier: Classifier, paths: Sequence[str | os.PathLike],
         figure, ``report.json``, ``report.html``, ``index.html``) by a hash of its pixels
         (:func:`~xaixray.imaging.anonymous_name`), and unreadable inputs are listed by number.
         ``failures`` and messages still name the files, for the person running it.
+    faithfulness
+        Measure how faithful each map is and add a "How faithful is each map?" section to each
+        report (see :func:`explain`).
     params, options
         Method parameters, as in :func:`explain` (``num_samples=``,
         ``max_evals=``, ``layer=``...).
@@ -255,6 +271,8 @@ def explain_paths(classifier: Classifier, paths: Sequence[str | os.PathLike],
                     if resumed(Path(out) / name):
                         continue
                 result = explain_image(classifier, image, explainers, errors, target, order)
+                if faithfulness:
+                    result.faithfulness = measure_faithfulness(classifier, result, seed=seed)
                 if anonymize:
                     result = anonymized(result)
                 for m, msg in result.errors.items():

@@ -40,7 +40,8 @@ from ..explainers import (
 )
 from ..files import json_ready, to_json
 from ..imaging import read_image
-from ..plots import figure_to_png, plot_explanations, plot_overlay
+from ..metrics import faithfulness
+from ..plots import figure_to_png, plot_explanations, plot_faithfulness, plot_overlay
 from ..reports import render_report_html, report_dict
 from ..version import __version__
 
@@ -140,6 +141,12 @@ class ExplainService:
                                                            thread_name_prefix="xaixray-explain")
         self._places = threading.BoundedSemaphore(self.workers + self.queue)
         self._drawing = threading.Lock()
+        self.seed = int(seed)
+        # compile both forward passes now, before requests share the model across threads:
+        # the log-odds pass reads the head as linear while it is being traced
+        blank = np.zeros((1, *classifier.preprocessing.image_shape), np.float32)
+        classifier.predict_proba_prepared(blank)
+        classifier.predict_log_odds_prepared(blank)
 
     # ------------------------------------------------------------------ requests
     def health(self) -> dict[str, Any]:
@@ -199,11 +206,15 @@ class ExplainService:
         """
         order = list(self.methods if methods is None else methods)
         result = self._run(upload, order)
+        if report:  # the same report as `xaixray explain`, faithfulness section included
+            result.faithfulness = faithfulness(self.classifier, result, seed=self.seed)
         content = report_dict(result)
         body = self._prediction(result.probabilities)
         with self._drawing:
             pngs = {m: figure_to_png(plot_overlay(result, m)) for m in result.explanations}
             figure = figure_to_png(plot_explanations(result)) if report else None
+            curves = plot_faithfulness(result) if report and result.faithfulness else None
+            curves_png = figure_to_png(curves) if curves is not None else None
         body["explanations"] = {
             m: {"png": base64.b64encode(pngs[m]).decode("ascii"), "title": METHODS[m].title,
                 **content["methods"][m]}
@@ -211,7 +222,8 @@ class ExplainService:
         body["errors"] = content["errors"]
         body["agreement"] = content["agreement"]
         if report:
-            body["report"] = {"json": to_json(content), "html": render_report_html(content, figure)}
+            body["report"] = {"json": to_json(content),
+                              "html": render_report_html(content, figure, curves_png)}
         return body
 
     def close(self) -> None:

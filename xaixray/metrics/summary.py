@@ -1,0 +1,142 @@
+"""How faithful is each map of one image? The numbers a per-image report shows.
+
+:func:`faithfulness` runs, for every method of an :class:`~xaixray.explainers.ExplanationSet`,
+the deletion and insertion curves against random rankings (:mod:`.perturbation`) and the border
+and outside-body shares (:mod:`.shortcuts`), and says in words whether each map did better than
+random and whether it puts its weight where a shortcut would be. Model-parameter randomisation is
+left out: it recomputes every map once per layer, which belongs to an audit over many images, not
+to each report.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import numpy as np
+
+from ..classifier import Classifier
+from ..explainers import ExplanationSet
+from .perturbation import BLUR_SIGMA, GRID, N_RANDOM, STEPS, perturbation_curves
+from .shortcuts import BAND, body_mask, shortcut_shares, shortcut_warnings
+
+SCORE = "logit"
+"""What the report's curves score: log-odds keep their resolution when a prediction is
+saturated (the bundled model gives many probabilities of 0.9999 and more)."""
+
+
+def verdict(deletion_better: bool, insertion_better: bool) -> str:
+    """A plain verdict from the two comparisons with random."""
+    if deletion_better and insertion_better:
+        return "better than random on deletion and insertion"
+    if deletion_better:
+        return "better than random on deletion only"
+    if insertion_better:
+        return "better than random on insertion only"
+    return "no better than random: do not read much into this map"
+
+
+def faithfulness(classifier: Classifier, result: ExplanationSet, *, steps: int = STEPS,
+                 grid: int | None = GRID, removal: str = "blur",
+                 blur_sigma: float = BLUR_SIGMA, score: str = SCORE, n_random: int = N_RANDOM,
+                 seed: int = 0, band: float = BAND) -> dict[str, Any]:
+    """Deletion/insertion against random and shortcut shares for every map of one image.
+
+    Parameters
+    ----------
+    classifier
+        The classifier that ``result`` explains.
+    result
+        One image's explanations (:func:`xaixray.explain`).
+    steps, grid, removal, blur_sigma, score, n_random, seed
+        As in :func:`~xaixray.metrics.perturbation_curves` (here ``score`` defaults to
+        ``"logit"``).
+    band
+        Width of the border band (:func:`~xaixray.metrics.border_share`).
+
+    Returns
+    -------
+    dict
+        JSON-ready: ``settings``; ``methods`` ``{method: {target, target_name, deletion_auc,
+        deletion_auc_random, deletion_better, insertion_auc, insertion_auc_random,
+        insertion_better, faithful, verdict, border_share, border_area, outside_body_share,
+        outside_body_area, warnings, curves}}``, where ``curves`` holds ``fractions``,
+        ``deletion``, ``deletion_random``, ``insertion`` and ``insertion_random``;
+        ``notes`` (sentences about the image as a whole); ``seconds``.
+
+    Examples
+    --------
+    >>> [result] = xaixray.explain(clf, "chest.jpeg")                 # doctest: +SKIP
+    >>> f = faithfulness(clf, result)                                 # doctest: +SKIP
+    >>> f["methods"]["gradcam"]["verdict"]                            # doctest: +SKIP
+    'better than random on deletion and insertion'
+    """
+    start = time.perf_counter()
+    settings = {"steps": int(steps), "grid": grid, "removal": removal,
+                "blur_sigma": float(blur_sigma), "score": score, "n_random": int(n_random),
+                "seed": int(seed), "band": float(band)}
+    out: dict[str, Any] = {"settings": settings, "methods": {}, "notes": []}
+    explanations = {m: result.explanations[m] for m in result.methods
+                    if m in result.explanations}
+    if not explanations:
+        out["seconds"] = time.perf_counter() - start
+        return out
+    prepared = classifier.preprocessing.prepare([result.image])[0]
+    body = body_mask(result.image)
+    by_target: dict[int, list[str]] = {}
+    for m, e in explanations.items():
+        by_target.setdefault(e.target, []).append(m)
+    for target, methods in by_target.items():
+        curves = perturbation_curves(
+            classifier, prepared, {m: explanations[m].heatmap for m in methods}, target,
+            steps=steps, grid=grid, removal=removal, blur_sigma=blur_sigma, score=score,
+            n_random=n_random, seed=seed)
+        first = curves[methods[0]]["deletion"]
+        if first.scores[-1] >= first.scores[0]:
+            name = classifier.class_names[target]
+            out["notes"].append(
+                f"Blurring the whole image does not lower the model's score for {name} "
+                f"({_score_text(first.scores[0], score)} intact, "
+                f"{_score_text(first.scores[-1], score)} fully blurred): the model reads blur "
+                f"as evidence for {name}, so the deletion curves end high and the insertion "
+                "curves start high. The comparison with random still holds: a faithful map "
+                "removes the parts that support the class sooner (a lower deletion curve) and "
+                "puts them back sooner (a higher insertion curve).")
+        for m in methods:
+            d, i = curves[m]["deletion"], curves[m]["insertion"]
+            e = explanations[m]
+            shares = shortcut_shares(e.heatmap, result.image, band, body)
+            title = _title(m)
+            out["methods"][m] = {
+                "target": e.target, "target_name": e.target_name,
+                "deletion_auc": d.auc, "deletion_auc_random": d.auc_random,
+                "deletion_better": d.better_than_random,
+                "insertion_auc": i.auc, "insertion_auc_random": i.auc_random,
+                "insertion_better": i.better_than_random,
+                "faithful": d.better_than_random and i.better_than_random,
+                "verdict": verdict(d.better_than_random, i.better_than_random),
+                **shares,
+                "warnings": shortcut_warnings(shares, title),
+                "curves": {"fractions": [round(float(f), 4) for f in d.fractions],
+                           "deletion": _floats(d.scores),
+                           "deletion_random": _floats(d.random_scores),
+                           "insertion": _floats(i.scores),
+                           "insertion_random": _floats(i.random_scores)},
+            }
+    out["seconds"] = time.perf_counter() - start
+    return out
+
+
+def _floats(values: np.ndarray) -> list[float]:
+    return [round(float(v), 6) for v in values]
+
+
+def _score_text(value: float, score: str) -> str:
+    return f"log-odds {value:.1f}" if score == "logit" else f"probability {value:.3f}"
+
+
+def _title(method: str) -> str:
+    from ..explainers import METHODS
+
+    cls = METHODS.get(method)
+    return cls.title if cls is not None else method

@@ -1,0 +1,72 @@
+"""The faithfulness figure: each map's deletion and insertion curves against random."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from ..explainers import METHODS, ExplanationSet
+
+if TYPE_CHECKING:  # pragma: no cover
+    from matplotlib.figure import Figure
+
+COLOURS = {"gradcam": "#d62728", "gradcam++": "#ff7f0e", "lime": "#2ca02c", "shap": "#1f77b4"}
+RANDOM_COLOUR = "#7f7f7f"
+
+
+def plot_faithfulness(faithfulness: ExplanationSet | Mapping[str, Any],
+                      dpi: int = 110) -> Figure | None:
+    """Deletion and insertion curves of every map, each panel with the random curve.
+
+    Parameters
+    ----------
+    faithfulness
+        The dict from :func:`xaixray.metrics.faithfulness`, or an ``ExplanationSet`` that holds
+        one (``result.faithfulness``).
+    dpi
+        Resolution of the figure.
+
+    Returns
+    -------
+    matplotlib.figure.Figure or None
+        Two panels, deletion then insertion; ``None`` when there is nothing to draw.
+    """
+    from matplotlib.figure import Figure
+
+    data = faithfulness.faithfulness if isinstance(faithfulness, ExplanationSet) else faithfulness
+    methods = (data or {}).get("methods") or {}
+    if not methods:
+        return None
+    score = data.get("settings", {}).get("score", "probability")
+    ylabel = "log-odds of the class" if score == "logit" else "probability of the class"
+    fig = Figure(figsize=(8.0, 3.0), dpi=dpi, layout="constrained")
+    axes = fig.subplots(1, 2, sharey=True)
+    for ax, kind, xlabel, better in (
+            (axes[0], "deletion", "share of the image removed (most important first)",
+             "lower"),
+            (axes[1], "insertion", "share of the image put back (most important first)",
+             "higher")):
+        shown_random: set[str] = set()
+        for d in methods.values():
+            c = d["curves"]
+            target = str(d.get("target_name"))
+            if target not in shown_random:  # maps of one class share the random curve
+                shown_random.add(target)
+                ax.plot(c["fractions"], c[f"{kind}_random"], color=RANDOM_COLOUR, lw=1.2,
+                        ls="--", label=f"random order (area {d[f'{kind}_auc_random']:.2f})")
+        for m, d in methods.items():
+            c = d["curves"]
+            ax.plot(c["fractions"], c[kind], color=COLOURS.get(m), lw=1.6,
+                    label=f"{_title(m)} (area {d[f'{kind}_auc']:.2f})")
+        ax.set_title(f"{kind.capitalize()}: {better} area than random is better", fontsize=9)
+        ax.set_xlabel(xlabel, fontsize=8)
+        ax.tick_params(labelsize=7)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7, frameon=False)
+    axes[0].set_ylabel(ylabel, fontsize=8)
+    return fig
+
+
+def _title(method: str) -> str:
+    cls = METHODS.get(method)
+    return cls.title if cls is not None else method
