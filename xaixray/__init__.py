@@ -45,6 +45,7 @@ _EXPORTS = {
     "plot_explanations": "plots",
     "write_report": "reports",
     "explain": "run",
+    "audit": "run",
     "explain_paths": "run",
     "predict_files": "run",
 }
@@ -54,6 +55,7 @@ _SUBMODULES = ("bundled", "classifier", "cli", "data", "errors", "evaluation", "
                "training", "version")
 
 __all__ = [
+    "audit",
     "CLASS_NAMES",
     "Classifier",
     "DataError",

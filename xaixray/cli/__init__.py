@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from ..errors import XaixrayError
 from ..version import __version__
 
-COMMANDS = ("models", "train", "evaluate", "predict", "explain", "demo")
+COMMANDS = ("models", "train", "evaluate", "predict", "explain", "audit", "demo")
 
 
 def build_parser() -> argparse.ArgumentParser:
