@@ -17,7 +17,6 @@ pointing game >= 0.9 on phantoms.
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from pathlib import Path
 
@@ -32,16 +31,17 @@ HERE = Path(__file__).resolve().parent
 def table(title: str, audit: dict) -> str:
     lines = [title, f"{'method':<10} {'deletion (random)':>18} {'insertion (random)':>19} "
              f"{'rand. rho':>9} {'pointing':>8} {'border':>7} {'outside':>7}"]
+    def f(s: dict, key: str, width: int) -> str:
+        v = s.get(key)
+        return f"{'n/a' if v is None else f'{v:.3f}':>{width}}"
+
     for m, s in audit["methods"].items():
-        def f(key: str, width: int) -> str:
-            v = s.get(key)
-            return f"{'n/a' if v is None else f'{v:.3f}':>{width}}"
         lines.append(f"{m:<10} {s['deletion_auc']:>8.3f} ({s['deletion_auc_random']:.3f})"
                      f"{'*' if s['deletion_auc'] < s['deletion_auc_random'] else ' '}  "
                      f"{s['insertion_auc']:>8.3f} ({s['insertion_auc_random']:.3f})"
                      f"{'*' if s['insertion_auc'] > s['insertion_auc_random'] else ' '} "
-                     f"{f('randomization_spearman', 9)} {f('pointing_game', 8)} "
-                     f"{f('border_share', 7)} {f('outside_body_share', 7)}")
+                     f"{f(s, 'randomization_spearman', 9)} {f(s, 'pointing_game', 8)} "
+                     f"{f(s, 'border_share', 7)} {f(s, 'outside_body_share', 7)}")
     lines.append("* better than random")
     return "\n".join(lines)
 
