@@ -47,6 +47,7 @@ _EXPORTS = {
     "plot_explanations": "plots",
     "write_report": "reports",
     "explain": "run",
+    "audit": "run",
     "explain_paths": "run",
     "predict_files": "run",
 }
@@ -56,6 +57,7 @@ _SUBMODULES = ("bundled", "classifier", "cli", "data", "errors", "evaluation", "
                "reports", "run", "serve", "training", "version")
 
 __all__ = [
+    "audit",
     "CLASS_NAMES",
     "Classifier",
     "DataError",

@@ -1,0 +1,77 @@
+"""``xaixray audit``: how faithful a model's maps are, over a labelled set or phantoms."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from .common import add_model_overrides, model_arg
+from .explain import methods_arg, positive_int
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "audit", help="measure how faithful the explanations are (deletion/insertion, "
+                      "randomisation, localisation, shortcuts)",
+        description="Explain a stratified sample of a labelled folder (DIR/test/{NORMAL,"
+                    "PNEUMONIA}/ or DIR/{NORMAL,PNEUMONIA}/), or of generated phantoms with "
+                    "--phantoms N, and measure every map: deletion and insertion against random "
+                    "rankings, the cascading weight-randomisation check on a subset, the "
+                    "pointing game where lesion masks exist (phantoms, or NAME_mask.png beside "
+                    "an image), and the share of attribution in the image border and outside "
+                    "the body. Writes audit.json, audit.md and audit.html into --out.",
+        usage="xaixray audit [MODEL] [DIR] [options]")
+    p.add_argument("model", type=model_arg, metavar="MODEL", nargs="?", default="default",
+                   help=".keras file or 'default' (the bundled model)")
+    p.add_argument("data", type=Path, metavar="DIR", nargs="?",
+                   help="labelled folder (not needed with --phantoms)")
+    p.add_argument("--methods", type=methods_arg, default="gradcam,lime,shap",
+                   help="comma-separated: gradcam, gradcam++, lime, shap (default: "
+                        "gradcam,lime,shap)")
+    p.add_argument("--n", type=positive_int, default=100, metavar="N",
+                   help="images to explain, stratified by class (default: 100)")
+    p.add_argument("--phantoms", type=positive_int, metavar="N",
+                   help="audit N generated phantoms (half with lesions) instead of DIR")
+    p.add_argument("--randomization-n", type=int, default=5, metavar="N",
+                   help="images that get the weight-randomisation check (default: 5; 0 = none)")
+    p.add_argument("--randomization-steps", type=positive_int, default=3, metavar="N",
+                   help="cascading randomisation steps, the last randomising every layer "
+                        "(default: 3)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the sample and the methods")
+    p.add_argument("--num-samples", type=positive_int, default=1000, metavar="N",
+                   help="LIME: perturbed images per explanation (default: 1000)")
+    p.add_argument("--max-evals", type=positive_int, default=1000, metavar="N",
+                   help="SHAP: model evaluations per explanation (default: 1000)")
+    p.add_argument("--out", type=Path, default=Path("xaixray-audit"), metavar="DIR",
+                   help="output folder (default: xaixray-audit)")
+    p.add_argument("--overwrite", action="store_true",
+                   help="write into an existing, non-empty output folder")
+    add_model_overrides(p)
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    import sys
+
+    from ..errors import XaixrayError
+    from ..reports import prepare_folder
+    from ..run.audit import audit
+    from .common import load_classifier
+
+    if args.data is None and args.phantoms is None:
+        raise XaixrayError("give a labelled folder DIR, or --phantoms N")
+    if args.data is not None and not args.data.exists():
+        raise XaixrayError(f"{args.data}: no such folder")
+    prepare_folder(args.out, args.overwrite)  # refuse a used folder before hours of work
+    clf = load_classifier(args)
+    result = audit(clf, args.data, args.methods, n=args.n, phantoms=args.phantoms,
+                   seed=args.seed, randomization_n=args.randomization_n,
+                   randomization_steps=args.randomization_steps,
+                   progress=sys.stderr.isatty(), num_samples=args.num_samples,
+                   max_evals=args.max_evals)
+    files = result.write(args.out, overwrite=True)
+    print(files["markdown"].read_text(encoding="utf-8").split("## Correct predictions")[0].rstrip())
+    print(f"\nwrote {files['json']}, {files['markdown'].name} and {files['html'].name}")
+    for line in result.failures:
+        print(f"xaixray audit: could not audit {line}", file=sys.stderr)
+    return 1 if result.failures else 0

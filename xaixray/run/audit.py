@@ -1,0 +1,301 @@
+"""``xaixray audit``: how faithful are a model's maps, over a labelled set or generated phantoms?
+
+For each image of a stratified sample: explain it with every method, then measure each map with
+:mod:`xaixray.metrics` (deletion and insertion against random rankings, border and outside-body
+shares, localisation against a lesion mask when there is one) and, on a smaller subset, run the
+cascading weight-randomisation check. The per-image numbers are averaged per method, overall and
+split by correct and incorrect predictions, with bootstrap 95% intervals.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..classifier import Classifier
+from ..data import ImageSet, Phantoms, load_folder, make_phantoms, relabel
+from ..errors import DataError, ImageError, XaixrayError, one_line
+from ..explainers import (
+    DEFAULT_METHODS,
+    PreparedImage,
+    check_methods,
+    explain_image,
+    make_explainers,
+)
+from ..files import to_json
+from ..labels import CLASS_NAMES
+from ..metrics import (
+    localization,
+    mask_for,
+    perturbation_curves,
+    randomization_check,
+    shortcut_shares,
+)
+from ..reports import atomic_write, prepare_folder
+from ..reports.audit import render_audit_html, render_audit_markdown
+from ..version import __version__
+
+METRICS = ("deletion_auc", "deletion_auc_random", "insertion_auc", "insertion_auc_random",
+           "deletion_better", "insertion_better", "border_share", "outside_body_share",
+           "pointing_game", "relevance_mass", "randomization_spearman")
+"""Per-image numbers of each method; booleans average to the share of images."""
+
+FILES = {"json": "audit.json", "markdown": "audit.md", "html": "audit.html"}
+
+
+@dataclass
+class AuditImage:
+    """One image of an audit: what the model said and each method's metrics."""
+
+    source: str
+    label: int
+    prediction: int
+    probability: float
+    methods: dict[str, dict[str, Any]] = field(default_factory=dict)
+    errors: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def correct(self) -> bool:
+        """Whether the model predicted the label."""
+        return self.label == self.prediction
+
+
+@dataclass
+class Audit:
+    """The result of :func:`audit`: per-image rows and per-method summaries.
+
+    Attributes
+    ----------
+    model
+        The classifier's name.
+    methods
+        The methods audited, in order.
+    images
+        One :class:`AuditImage` per image explained.
+    failures
+        One line per image that could not be read or explained.
+    params
+        How the audit was run (data, sample size, seed, metric settings).
+    """
+
+    model: str
+    methods: list[str]
+    images: list[AuditImage]
+    failures: list[str] = field(default_factory=list)
+    params: dict[str, Any] = field(default_factory=dict)
+
+    def summary(self, group: str = "all") -> dict[str, dict[str, Any]]:
+        """``{method: {metric: mean}}`` over ``group`` (``"all"``, ``"correct"``,
+        ``"incorrect"``), with ``n`` and bootstrap 95% ``intervals`` per metric."""
+        rows = [im for im in self.images
+                if group == "all" or im.correct == (group == "correct")]
+        out = {}
+        for m in self.methods:
+            values = {k: [im.methods[m][k] for im in rows
+                          if m in im.methods and im.methods[m].get(k) is not None]
+                      for k in METRICS}
+            out[m] = {k: _mean(v) for k, v in values.items()}
+            out[m]["n"] = sum(1 for im in rows if m in im.methods)
+            out[m]["intervals"] = {k: _interval(v, self.params.get("seed", 0))
+                                   for k, v in values.items() if len(v) >= 2}
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        """What ``audit.json`` holds: ``model``, ``n_images``, ``methods`` (the overall summary),
+        ``groups`` (correct / incorrect), ``images``, ``failures`` and ``params``."""
+        return {
+            "xaixray_version": __version__,
+            "model": self.model,
+            "n_images": len(self.images),
+            "methods": self.summary("all"),
+            "groups": {g: self.summary(g) for g in ("correct", "incorrect")},
+            "counts": {"correct": sum(im.correct for im in self.images),
+                       "incorrect": sum(not im.correct for im in self.images)},
+            "images": [{"source": im.source, "label": im.label, "prediction": im.prediction,
+                        "probability": im.probability, "correct": im.correct,
+                        "methods": im.methods, "errors": im.errors} for im in self.images],
+            "failures": self.failures,
+            "params": self.params,
+        }
+
+    def write(self, out: str | os.PathLike, overwrite: bool = False) -> dict[str, Path]:
+        """Write ``audit.json``, ``audit.md`` and ``audit.html`` into ``out``."""
+        folder = prepare_folder(out, overwrite)
+        data = self.to_dict()
+        return {
+            "json": atomic_write(folder / FILES["json"], to_json(data)),
+            "markdown": atomic_write(folder / FILES["markdown"], render_audit_markdown(data)),
+            "html": atomic_write(folder / FILES["html"], render_audit_html(data)),
+        }
+
+
+def audit(classifier: Classifier, data: Any = None, methods: Sequence[str] | str = DEFAULT_METHODS,
+          n: int = 100, phantoms: int | None = None, seed: int = 0,
+          randomization_n: int = 5, randomization_steps: int = 3,
+          params: Mapping[str, Mapping[str, Any]] | None = None, progress: bool = False,
+          **options: Any) -> Audit:
+    """Audit how faithful ``classifier``'s explanations are.
+
+    Parameters
+    ----------
+    classifier
+        The model to audit.
+    data
+        A labelled folder (Kaggle layout: its ``test/`` split, else class folders), an
+        :class:`~xaixray.data.ImageSet` or :class:`~xaixray.data.Phantoms`. Images with a mask
+        beside them (``name_mask.png``) are also scored for localisation.
+    methods
+        Methods to audit (default Grad-CAM, LIME, SHAP).
+    n
+        Images to explain, sampled stratified by class (all when the set is smaller).
+    phantoms
+        Instead of ``data``, generate this many phantoms (half with lesions, whose masks give the
+        pointing game) at the model's input size.
+    seed
+        Seeds the sample, the methods, the random rankings and the randomised weights.
+    randomization_n, randomization_steps
+        The weight-randomisation check runs on the first ``randomization_n`` images, in
+        ``randomization_steps`` cascading steps (the last one randomises every layer).
+    params, options
+        Method parameters, as in :func:`xaixray.explain`.
+
+    Returns
+    -------
+    Audit
+        Write it with :meth:`Audit.write`.
+    """
+    order = check_methods(methods)
+    images, labels, masks, sources, data_name = _sample(classifier, data, n, phantoms, seed)
+    explainers, errors = make_explainers(classifier, order, seed, params, **options)
+    if not explainers:
+        raise XaixrayError("; ".join(f"{m}: {msg}" for m, msg in errors.items()))
+    result = Audit(classifier.name, order, [], params={
+        "data": data_name, "n_requested": n, "seed": seed, "methods_params":
+        {m: e.params for m, e in explainers.items()}, "randomization_n": randomization_n,
+        "randomization_steps": randomization_steps, "removal": "blur", "score": "probability"})
+    bar = _progress(len(images), progress)
+    try:
+        for i, (image, label, mask, source) in enumerate(zip(images, labels, masks, sources)):
+            try:
+                row = _audit_one(classifier, image, int(label), mask, source, explainers,
+                                 errors, order, seed, i < randomization_n, randomization_steps)
+            except ImageError as exc:
+                result.failures.append(str(exc))
+            except Exception as exc:  # noqa: BLE001 - one image must not stop the audit
+                result.failures.append(f"{source}: {type(exc).__name__}: {one_line(exc)}")
+            else:
+                result.images.append(row)
+            bar.update()
+    finally:
+        bar.close()
+    if not result.images:
+        raise DataError("no image could be audited: " + "; ".join(result.failures[:3]))
+    return result
+
+
+def _audit_one(classifier: Classifier, image: Any, label: int, mask: np.ndarray | None,
+               source: str, explainers: Mapping[str, Any], errors: Mapping[str, str],
+               order: Sequence[str], seed: int, randomize: bool, steps: int) -> AuditImage:
+    prepared = PreparedImage.load(classifier, image)
+    prepared.source = source
+    explained = explain_image(classifier, prepared, explainers, errors, None, order)
+    row = AuditImage(source, label, explained.prediction, explained.probability,
+                     errors=dict(explained.errors))
+    maps = {m: e.heatmap for m, e in explained.explanations.items()}
+    if not maps:
+        return row
+    curves = perturbation_curves(classifier, prepared, maps, explained.prediction, seed=seed)
+    positive = classifier.positive_index
+    for m, heat in maps.items():
+        d, ins = curves[m]["deletion"], curves[m]["insertion"]
+        shares = shortcut_shares(heat, prepared.original)
+        metrics = {"deletion_auc": d.auc, "deletion_auc_random": d.auc_random,
+                   "insertion_auc": ins.auc, "insertion_auc_random": ins.auc_random,
+                   "deletion_better": d.better_than_random,
+                   "insertion_better": ins.better_than_random,
+                   "border_share": shares["border_share"],
+                   "outside_body_share": shares["outside_body_share"],
+                   "pointing_game": None, "relevance_mass": None,
+                   "randomization_spearman": None}
+        if mask is not None and mask.any() and explained.prediction == positive:
+            loc = localization(heat, mask)
+            metrics["pointing_game"] = loc["pointing_game"]
+            metrics["relevance_mass"] = loc["relevance_mass"]
+        if randomize:
+            check = randomization_check(classifier, prepared, explainers[m],
+                                        explained.prediction, steps=steps, seed=seed)
+            metrics["randomization_spearman"] = check.final_spearman
+        row.methods[m] = metrics
+    return row
+
+
+def _sample(classifier: Classifier, data: Any, n: int, phantoms: int | None, seed: int
+            ) -> tuple[list, np.ndarray, list, list[str], str]:
+    """Images, labels, masks (or ``None``), sources and a description of the data."""
+    if phantoms is not None:
+        if phantoms < 2:
+            raise DataError(f"--phantoms needs at least 2 images, got {phantoms}")
+        side = max(classifier.preprocessing.input_size)
+        data = make_phantoms(phantoms, max(64, side), seed=seed)
+        name = f"{phantoms} phantoms ({max(64, side)} px, seed {seed})"
+    elif data is None:
+        raise DataError("give a labelled folder, or --phantoms N")
+    else:
+        name = str(data)
+    if isinstance(data, Phantoms):  # labels index CLASS_NAMES; the model's order may differ
+        index = _stratified(data.labels, n, seed)
+        labels = relabel(data.labels, CLASS_NAMES, classifier.class_names)
+        return ([data.images[i] for i in index], labels[index],
+                [data.masks[i] for i in index],
+                [f"phantom-{i:04d}-{CLASS_NAMES[data.labels[i]]}" for i in index], name)
+    if not isinstance(data, ImageSet):
+        data = load_folder(data, split="test")
+    data = data.relabel(classifier.class_names)  # labels matched to the model's classes by name
+    index = _stratified(data.labels, n, seed)
+    paths = [data.paths[i] for i in index]
+    return (paths, data.labels[index], [mask_for(p) for p in paths], [str(p) for p in paths],
+            name)
+
+
+def _stratified(labels: np.ndarray, n: int, seed: int) -> np.ndarray:
+    """``n`` indices with the classes in their proportions (scikit-learn), in a fixed order."""
+    labels = np.asarray(labels)
+    if n < 1:
+        raise DataError(f"--n must be at least 1, got {n}")
+    if n >= len(labels):
+        return np.arange(len(labels))
+    from sklearn.model_selection import train_test_split
+
+    stratify = labels if min(np.bincount(labels)) >= 2 and n >= len(np.unique(labels)) else None
+    chosen, _ = train_test_split(np.arange(len(labels)), train_size=n, stratify=stratify,
+                                 random_state=seed)
+    return np.sort(chosen)
+
+
+def _mean(values: list) -> float | None:
+    return float(np.mean(np.asarray(values, dtype=float))) if values else None
+
+
+def _interval(values: list, seed: int) -> list[float] | None:
+    """Percentile bootstrap 95% interval of the mean (SciPy)."""
+    from scipy.stats import bootstrap
+
+    x = np.asarray(values, dtype=float)
+    if np.ptp(x) == 0:
+        return [float(x[0]), float(x[0])]
+    res = bootstrap((x,), np.mean, n_resamples=2000, method="percentile",
+                    random_state=np.random.default_rng(seed))
+    return [float(res.confidence_interval.low), float(res.confidence_interval.high)]
+
+
+def _progress(total: int, enabled: bool) -> Any:
+    from tqdm import tqdm
+
+    return tqdm(total=total, unit="image", file=sys.stderr, disable=not enabled or total == 0,
+                dynamic_ncols=True, desc="auditing")
