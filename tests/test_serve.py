@@ -113,6 +113,11 @@ def test_report_is_what_the_cli_writes(client, sample, tiny_classifier, tmp_path
         d.pop("created"), d.pop("seconds"), d["faithfulness"].pop("seconds")
         for m in d["methods"].values():
             m.pop("seconds")
+    faithful = r.get_json()["faithfulness"]  # the compact table the page shows
+    assert set(faithful) == {"gradcam", "shap"}
+    assert faithful["gradcam"] == {k: v for k, v in served["faithfulness"]["methods"]["gradcam"]
+                                   .items() if k != "curves"}
+    assert "verdict" in faithful["shap"] and "border_share" in faithful["shap"]
     assert served["image"].pop("source") == sample.name  # the client's name, not a temp path
     written["image"].pop("source")
     assert served == written

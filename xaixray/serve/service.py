@@ -196,8 +196,10 @@ class ExplainService:
         PNG of the overlay, "seconds", "title", "target", "target_name", "score", "signed",
         "params", "seed", "summary", "details"}}``), ``errors`` (``{method: message}`` for
         methods that could not run), ``agreement`` (pairs of methods) and, with ``report``,
-        ``report`` = ``{"json": ..., "html": ...}``, the text of the report.json and report.html
-        files ``xaixray explain`` writes for this image.
+        ``faithfulness`` (per method: the verdict, deletion and insertion areas against random,
+        border and outside-body shares and warnings; see :func:`xaixray.metrics.faithfulness`)
+        and ``report`` = ``{"json": ..., "html": ...}``, the text of the report.json and
+        report.html files ``xaixray explain`` writes for this image.
 
         Raises
         ------
@@ -221,6 +223,10 @@ class ExplainService:
             for m in order if m in result.explanations}
         body["errors"] = content["errors"]
         body["agreement"] = content["agreement"]
+        if report:  # per method: verdict, deletion/insertion areas against random, shares
+            body["faithfulness"] = {
+                m: {k: v for k, v in f.items() if k != "curves"}
+                for m, f in (content.get("faithfulness") or {}).get("methods", {}).items()}
         if report:
             body["report"] = {"json": to_json(content),
                               "html": render_report_html(content, figure, curves_png)}

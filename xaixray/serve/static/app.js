@@ -171,6 +171,7 @@
     show($("explain"), false);
     setError("explain-error", "");
     show($("agreement-box"), false);
+    show($("faithfulness-box"), false);
     show($("downloads"), false);
     state.reportUrls.forEach((u) => URL.revokeObjectURL(u));
     state.reportUrls = [];
@@ -310,6 +311,7 @@
       else if (body.errors[m]) panelError(m, body.errors[m]);
     }
     showAgreement(body.agreement || []);
+    showFaithfulness(body.faithfulness || {});
     if (body.report) showReport(body.report, Object.keys(body.explanations));
     return true;
   }
@@ -324,6 +326,23 @@
       rows.append(row);
     }
     show($("agreement-box"), pairs.length > 0);
+  }
+
+  function showFaithfulness(methods) {
+    const rows = $("faithfulness").querySelector("tbody");
+    const warnings = $("faithfulness-warnings");
+    rows.replaceChildren();
+    warnings.replaceChildren();
+    for (const [m, f] of Object.entries(methods)) {
+      const row = el("tr");
+      row.append(el("td", {}, title(m)), el("td", {}, f.verdict || ""),
+                 el("td", {}, `${fmt(f.deletion_auc, 2)} / ${fmt(f.deletion_auc_random, 2)}`),
+                 el("td", {}, `${fmt(f.insertion_auc, 2)} / ${fmt(f.insertion_auc_random, 2)}`),
+                 el("td", {}, fmt(f.border_share, 2)));
+      rows.append(row);
+      for (const w of f.warnings || []) warnings.append(el("li", {}, w));
+    }
+    show($("faithfulness-box"), Object.keys(methods).length > 0);
   }
 
   function showReport(report, methods) {
