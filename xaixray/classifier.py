@@ -310,35 +310,34 @@ class Classifier:
 
     def _compiled_log_odds(self) -> Callable:
         if self._log_odds is None:
-            import tensorflow as tf
-
-            spec = tf.TensorSpec((None, *self.preprocessing.image_shape), tf.float32)
             model, pre = self.model, self.preprocessing
 
-            @tf.function(input_signature=[spec], reduce_retracing=True)
-            def log_odds(batch):
+            def log_odds(batch: Any) -> Any:
                 # Python here runs only while tracing: the head is linear in the traced graph
                 with logit_head(self) as has_logits:
                     out = model(pre.to_model_input(batch), training=False)
                 return self.log_odds_from_output(out, has_logits)
 
-            self._log_odds = log_odds
+            self._log_odds = self._compile(log_odds)
         return self._log_odds
 
     def _compiled_forward(self) -> Callable:
         if self._forward is None:
-            import tensorflow as tf
-
-            spec = tf.TensorSpec((None, *self.preprocessing.image_shape), tf.float32)
             model, pre = self.model, self.preprocessing
 
-            @tf.function(input_signature=[spec], reduce_retracing=True)
-            def forward(batch):
-                out = model(pre.to_model_input(batch), training=False)
-                return self.probabilities_from_output(out)
+            def forward(batch: Any) -> Any:
+                return self.probabilities_from_output(
+                    model(pre.to_model_input(batch), training=False))
 
-            self._forward = forward
+            self._forward = self._compile(forward)
         return self._forward
+
+    def _compile(self, body: Callable[[Any], Any]) -> Callable:
+        """``body`` as a ``tf.function`` over model-frame batches of any size (traced once)."""
+        import tensorflow as tf
+
+        spec = tf.TensorSpec((None, *self.preprocessing.image_shape), tf.float32)
+        return tf.function(body, input_signature=[spec], reduce_retracing=True)
 
     def reset_forward(self) -> None:
         """Forget the compiled forward pass; call it after changing :attr:`model` or its weights.

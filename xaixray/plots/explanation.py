@@ -67,12 +67,7 @@ def plot_explanations(result: ExplanationSet, methods: list[str] | None = None,
     for ax, slot, m in zip(axes[1:], slots[1:], methods):
         if m in result.explanations:
             e = result.explanations[m]
-            if m.startswith("gradcam"):
-                _plot_gradcam(fig, ax, slot, e, gray)
-            elif m == "lime":
-                _plot_lime(ax, slot, e, gray, lime_top)
-            else:
-                _plot_signed(fig, ax, slot, e, gray)
+            _plot_method(fig, ax, slot, e, gray, lime_top)
             ax.set_title(_plain(f"{_title(m)} → {e.target_name}\n{_details(e)}"), fontsize=9)
         else:
             _plot_error(ax, slot, m, result.errors.get(m, "not run"))
@@ -101,14 +96,20 @@ def plot_overlay(result: ExplanationSet, method: str, max_side: int = 512,
     fig = Figure(figsize=(PANEL_INCHES, panel_h + 0.75), dpi=dpi, layout="constrained")
     grid = fig.add_gridspec(2, 1, height_ratios=[panel_h, 0.22])
     ax, slot = fig.add_subplot(grid[0, 0]), fig.add_subplot(grid[1, 0])
-    if method.startswith("gradcam"):
+    _plot_method(fig, ax, slot, e, gray, lime_top)
+    ax.set_axis_off()
+    return fig
+
+
+def _plot_method(fig: Figure, ax: Axes, slot: Axes, e: Explanation, gray: np.ndarray,
+                 lime_top: int) -> None:
+    """One method's overlay in ``ax`` and its colour bar or legend in ``slot``."""
+    if e.method.startswith("gradcam"):
         _plot_gradcam(fig, ax, slot, e, gray)
-    elif method == "lime":
+    elif e.method == "lime":
         _plot_lime(ax, slot, e, gray, lime_top)
     else:
         _plot_signed(fig, ax, slot, e, gray)
-    ax.set_axis_off()
-    return fig
 
 
 # ---------------------------------------------------------------------- panels
