@@ -239,16 +239,7 @@ class Classifier:
             ``classifier.preprocessing.prepare`` — or ``(h, w, c)`` for one image. This is the
             fast path explainers use: one compiled forward pass per chunk, no ``model.predict``.
         """
-        batch = np.asarray(batch, np.float32)
-        if batch.ndim == 3:
-            batch = batch[None]
-        if batch.shape[1:] != self.preprocessing.image_shape:
-            raise ModelError(f"expected images of shape {self.preprocessing.image_shape}, "
-                             f"got {batch.shape[1:]}")
-        fwd = self._compiled_forward()
-        parts = [np.asarray(fwd(batch[i:i + batch_size]))
-                 for i in range(0, len(batch), batch_size)]
-        return np.concatenate(parts) if parts else np.zeros((0, len(self.class_names)), np.float32)
+        return self._run_in_chunks(self._compiled_forward(), batch, batch_size, np.float32)
 
     def probabilities_from_output(self, output: Any) -> Any:
         """Turn raw model output (tensor) into ``(n, n_classes)`` probabilities (Keras ops)."""
@@ -279,16 +270,7 @@ class Classifier:
         batch
             As for :meth:`predict_proba_prepared`.
         """
-        batch = np.asarray(batch, np.float32)
-        if batch.ndim == 3:
-            batch = batch[None]
-        if batch.shape[1:] != self.preprocessing.image_shape:
-            raise ModelError(f"expected images of shape {self.preprocessing.image_shape}, "
-                             f"got {batch.shape[1:]}")
-        fwd = self._compiled_log_odds()
-        parts = [np.asarray(fwd(batch[i:i + batch_size]), np.float64)
-                 for i in range(0, len(batch), batch_size)]
-        return np.concatenate(parts) if parts else np.zeros((0, len(self.class_names)))
+        return self._run_in_chunks(self._compiled_log_odds(), batch, batch_size, np.float64)
 
     def log_odds_from_output(self, output: Any, has_logits: bool) -> Any:
         """``(n, n_classes)`` log-odds from raw model output (Keras ops).
@@ -331,6 +313,19 @@ class Classifier:
 
             self._forward = self._compile(forward)
         return self._forward
+
+    def _run_in_chunks(self, compiled: Callable, batch: np.ndarray, batch_size: int,
+                       dtype: type) -> np.ndarray:
+        """``compiled`` over a model-frame batch (or one image), ``batch_size`` at a time."""
+        batch = np.asarray(batch, np.float32)
+        if batch.ndim == 3:
+            batch = batch[None]
+        if batch.shape[1:] != self.preprocessing.image_shape:
+            raise ModelError(f"expected images of shape {self.preprocessing.image_shape}, "
+                             f"got {batch.shape[1:]}")
+        parts = [np.asarray(compiled(batch[i:i + batch_size]), dtype)
+                 for i in range(0, len(batch), batch_size)]
+        return np.concatenate(parts) if parts else np.zeros((0, len(self.class_names)), dtype)
 
     def _compile(self, body: Callable[[Any], Any]) -> Callable:
         """``body`` as a ``tf.function`` over model-frame batches of any size (traced once)."""
