@@ -51,6 +51,7 @@ def test_stratified_sample_keeps_the_class_proportions():
     assert len(set(chosen)) == 10 and np.bincount(labels[chosen]).tolist() == [3, 7]
     assert np.array_equal(chosen, _stratified(labels, 10, seed=0))  # deterministic
     assert len(_stratified(labels, 500, seed=0)) == 100
+    assert len(_stratified(np.array([0] * 5 + [1] * 5), 9, seed=0)) == 9  # one left out
 
 
 def test_audit_goes_on_past_a_bad_image(tiny_classifier, tmp_path):

@@ -107,3 +107,20 @@ def test_calibrate_cli_keeps_the_original_and_says_why_it_refuses(tiny_model_pat
     assert saved_tiny.read_bytes() == before
     assert main(["calibrate", str(saved_tiny), str(phantom_folder), "--out", str(out)]) == 1
     assert "already exists" in capsys.readouterr().err
+
+
+def test_ece_bins_like_scikit_learn_and_never_crash():
+    # 0.5 sits on a bin edge: scikit-learn puts it in the lower bin, and so must the ECE
+    assert expected_calibration_error([0, 1], [0.5, 0.55]) == pytest.approx((0.5 + 0.45) / 2)
+    assert expected_calibration_error([0, 1, 1], [0.5, 0.55, 0.7]) == \
+        pytest.approx((0.5 + 0.45 + 0.3) / 3)
+
+
+def test_specificity_threshold_holds_on_float32_scores(tiny_classifier):
+    rng = np.random.default_rng(1)
+    p = rng.random(40).astype(np.float32)
+    y = (rng.random(40) < 0.5).astype(int)
+    t = threshold_for_specificity(y, p, 0.8)
+    clf = xaixray.Classifier(tiny_classifier.model, tiny_classifier.preprocessing, threshold=t)
+    called = clf.decide(np.stack([1 - p, p], axis=1))  # float32, as the model gives them
+    assert (called[y == 0] == 0).mean() >= 0.8

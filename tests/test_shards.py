@@ -94,3 +94,20 @@ def test_a_killed_run_resumes_without_redoing_complete_reports(tiny_model_path, 
         assert (out / name / "report.json").stat().st_mtime_ns == mtime
     assert not list(out.rglob(".xaixray-*"))  # no temporary left behind
     assert (out / "index.html").exists()
+
+
+def test_resume_never_takes_another_images_report_for_this_ones(tiny_classifier, xray_files,
+                                                               tmp_path):
+    first, second = tmp_path / "a" / "IM-1.png", tmp_path / "b" / "IM-1.png"
+    for target, source in ((first, xray_files[0]), (second, xray_files[1])):
+        target.parent.mkdir()
+        target.write_bytes(source.read_bytes())
+    out = tmp_path / "out"
+    explain_paths(tiny_classifier, [second], out, methods=["gradcam"], faithfulness=False)
+    before = (out / "IM-1" / "report.json").read_bytes()
+    # now `a/IM-1.png` sorts first and gets the folder name IM-1, which holds b's report
+    run = explain_paths(tiny_classifier, [first, second], out, methods=["gradcam"],
+                        faithfulness=False, resume=True)
+    assert len(run.failures) == 1 and "holds the report of another image" in run.failures[0]
+    assert (out / "IM-1" / "report.json").read_bytes() == before  # not replaced
+    assert (out / "IM-1-2" / "report.json").exists()  # b's report, written anew

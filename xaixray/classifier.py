@@ -199,8 +199,9 @@ class Classifier:
             overrides.get("threshold") or meta.get("threshold", 0.5),
             overrides.get("name") or meta.get("name", Path(path).stem),
             meta.get("info", {}),
-            positive_class=overrides.get("positive_class")
-            or (saved if saved in names else None),
+            positive_class=overrides["positive_class"]
+            if overrides.get("positive_class") is not None
+            else (saved if saved in names else None),
             temperature=meta.get("temperature", 1.0),
         )
 
@@ -223,7 +224,7 @@ class Classifier:
     def decide(self, proba: np.ndarray) -> np.ndarray:
         """Class indices from probabilities: for two classes, the positive class when its
         probability reaches :attr:`threshold`, else the other; argmax for more classes."""
-        proba = np.asarray(proba)
+        proba = np.asarray(proba, np.float64)  # a float32 score and the threshold, exactly
         if proba.shape[1] == 2:
             pos = self.positive_index
             return np.where(proba[:, pos] >= self.threshold, pos, 1 - pos).astype(int)

@@ -11,7 +11,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "index", help="merge the reports in a folder (e.g. from --shard runs) into one index",
         description="Write OUT_DIR/index.html and OUT_DIR/summary.json over every complete "
-                    "report folder in OUT_DIR, listing the failures the shards recorded.")
+                    "report folder in OUT_DIR, listing the failures the shards recorded and the "
+                    "shards that did not finish. Run it after every shard has finished: it "
+                    "removes the temporary files and folders of killed runs, which would also "
+                    "remove those of shards still running.")
     p.add_argument("out", type=existing_path, metavar="OUT_DIR")
     p.set_defaults(func=run)
 
@@ -27,4 +30,7 @@ def run(args: argparse.Namespace) -> int:
           f"{len(s['shards']) or 'no'} shard file(s); open {index}")
     for line in s["failures"]:
         print(f"  could not be explained: {line}")
-    return 1 if s["failures"] else 0
+    if s["unfinished_shards"]:
+        print(f"  shards that did not finish (run them again with --resume): "
+              f"{', '.join(s['unfinished_shards'])}")
+    return 1 if s["failures"] or s["unfinished_shards"] else 0

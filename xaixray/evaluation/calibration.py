@@ -125,19 +125,21 @@ def apply_temperature(p_positive: Sequence[float], temperature: float) -> np.nda
 
 def expected_calibration_error(y_true: Sequence[int], p_positive: Sequence[float],
                                n_bins: int = 10) -> float:
-    """ECE: the bin-size-weighted mean gap between confidence and frequency (equal-width bins).
+    """ECE: the bin-size-weighted mean gap between confidence and frequency.
 
-    Computed on the probability of the positive class, with scikit-learn's
-    ``calibration_curve`` for the per-bin frequencies and mean probabilities.
+    Equal-width bins on the probability of the positive class, assigned as scikit-learn's
+    ``calibration_curve`` assigns them (the reliability diagram uses that function).
     """
-    from sklearn.calibration import calibration_curve
-
-    y = np.asarray(y_true, dtype=int)
+    y = np.asarray(y_true, dtype=float)
     p = np.asarray(p_positive, dtype=float)
-    frequency, confidence = calibration_curve(y, p, n_bins=n_bins, strategy="uniform")
-    counts = np.bincount(np.clip((p * n_bins).astype(int), 0, n_bins - 1), minlength=n_bins)
-    counts = counts[counts > 0]
-    return float(np.sum(counts * np.abs(frequency - confidence)) / len(p))
+    if len(p) == 0:
+        return 0.0
+    bins = np.searchsorted(np.linspace(0.0, 1.0, n_bins + 1)[1:-1], p)
+    gap = 0.0
+    for b in np.unique(bins):
+        inside = bins == b
+        gap += inside.sum() * abs(y[inside].mean() - p[inside].mean())
+    return float(gap / len(p))
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,6 @@ from typing import Any
 
 from ..classifier import Classifier
 from .calibration import (
-    apply_temperature,
     check_calibration_set,
     choose_threshold,
     expected_calibration_error,
@@ -55,11 +54,17 @@ def calibrate(classifier: Classifier, data: Any, rule: str = "sensitivity",
     check_calibration_set(truth, names=(negative, classifier.positive_class))
     p = proba[:, pos]
     t_fit = fit_temperature(truth, p) if temperature else 1.0
-    p_cal = apply_temperature(p, t_fit) if temperature else p
+    calibrated = Classifier(classifier.model, classifier.preprocessing, classifier.class_names,
+                            classifier.threshold, classifier.name, dict(classifier.info),
+                            positive_class=classifier.positive_class,
+                            temperature=classifier.temperature * t_fit)
+    # the threshold is chosen on the calibrated model's own float32 outputs, so that the rule
+    # holds exactly when it predicts these images again
+    p_cal = predict_set(calibrated, data)[1][:, pos] if temperature else p
     threshold, rule_text = choose_threshold(truth, p_cal, rule, target)
     metrics = compute_metrics(y, p_cal, threshold, classifier.class_names, positive=pos)
     report = calibration_report(truth, p_cal, threshold)
-    info = dict(classifier.info)
+    info = calibrated.info
     info["calibration"] = {
         "rule": rule_text,
         "data": str(data) if isinstance(data, (str, bytes)) or hasattr(data, "__fspath__")
@@ -75,6 +80,5 @@ def calibrate(classifier: Classifier, data: Any, rule: str = "sensitivity",
                                             "specificity", "confusion_matrix")},
         "intervals": report["intervals"],
     }
-    return Classifier(classifier.model, classifier.preprocessing, classifier.class_names,
-                      threshold, classifier.name, info, positive_class=classifier.positive_class,
-                      temperature=classifier.temperature * t_fit)
+    calibrated.threshold = threshold
+    return calibrated

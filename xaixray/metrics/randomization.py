@@ -170,7 +170,8 @@ def randomized_classifiers(classifier: Classifier, steps: int | None = None,
     groups = [list(g) for g in np.array_split(np.arange(len(layers)), n_steps)]
     randomized = Classifier(clone, classifier.preprocessing, classifier.class_names,
                             classifier.threshold, f"{classifier.name} (randomised)",
-                            classifier.info)
+                            classifier.info, positive_class=classifier.positive_class,
+                            temperature=classifier.temperature)
     for group in groups:
         for i in group:
             # assigns the clone's variables in place, which its compiled forward pass reads

@@ -160,8 +160,9 @@ def audit(classifier: Classifier, data: Any = None, methods: Sequence[str] | str
     seed
         Seeds the sample, the methods, the random rankings and the randomised weights.
     randomization_n, randomization_steps
-        The weight-randomisation check runs on the first ``randomization_n`` images, in
-        ``randomization_steps`` cascading steps (the last one randomises every layer).
+        The weight-randomisation check runs on ``randomization_n`` of the images (a seeded
+        sample stratified by class), in ``randomization_steps`` cascading steps (the last one
+        randomises every layer).
     params, options
         Method parameters, as in :func:`xaixray.explain`.
 
@@ -179,12 +180,15 @@ def audit(classifier: Classifier, data: Any = None, methods: Sequence[str] | str
         "data": data_name, "n_requested": n, "seed": seed, "methods_params":
         {m: e.params for m, e in explainers.items()}, "randomization_n": randomization_n,
         "randomization_steps": randomization_steps, "removal": "blur", "score": "probability"})
+    # the randomisation subset is itself stratified, so that it is not one class only
+    randomized = set(_stratified(np.asarray(labels), randomization_n, seed).tolist()) \
+        if randomization_n > 0 else set()
     bar = _progress(len(images), progress)
     try:
         for i, (image, label, mask, source) in enumerate(zip(images, labels, masks, sources)):
             try:
                 row = _audit_one(classifier, image, int(label), mask, source, explainers,
-                                 errors, order, seed, i < randomization_n, randomization_steps)
+                                 errors, order, seed, i in randomized, randomization_steps)
             except ImageError as exc:
                 result.failures.append(str(exc))
             except Exception as exc:  # noqa: BLE001 - one image must not stop the audit
@@ -228,9 +232,12 @@ def _audit_one(classifier: Classifier, image: Any, label: int, mask: np.ndarray 
             metrics["pointing_game"] = loc["pointing_game"]
             metrics["relevance_mass"] = loc["relevance_mass"]
         if randomize:
-            check = randomization_check(classifier, prepared, explainers[m],
-                                        explained.prediction, steps=steps, seed=seed)
-            metrics["randomization_spearman"] = check.final_spearman
+            try:
+                check = randomization_check(classifier, prepared, explainers[m],
+                                            explained.prediction, steps=steps, seed=seed)
+                metrics["randomization_spearman"] = check.final_spearman
+            except Exception as exc:  # noqa: BLE001 - the other numbers of this image still count
+                row.errors[m] = f"randomisation check: {type(exc).__name__}: {one_line(exc)}"
         row.methods[m] = metrics
     return row
 
@@ -272,7 +279,9 @@ def _stratified(labels: np.ndarray, n: int, seed: int) -> np.ndarray:
         return np.arange(len(labels))
     from sklearn.model_selection import train_test_split
 
-    stratify = labels if min(np.bincount(labels)) >= 2 and n >= len(np.unique(labels)) else None
+    classes = len(np.unique(labels))
+    stratify = labels if (min(np.bincount(labels)[np.unique(labels)]) >= 2 and n >= classes
+                          and len(labels) - n >= classes) else None
     chosen, _ = train_test_split(np.arange(len(labels)), train_size=n, stratify=stratify,
                                  random_state=seed)
     return np.sort(chosen)

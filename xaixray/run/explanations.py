@@ -203,8 +203,9 @@ def explain_paths(classifier: Classifier, paths: Sequence[str | os.PathLike],
         ``out`` is accepted; existing report folders are still never replaced without
         ``overwrite``.
     resume
-        Skip inputs whose report folder is complete (all its files renamed into place); an
-        incomplete one is written again. An existing ``out`` is accepted.
+        Skip inputs whose report folder is complete (all its files renamed into place) and
+        holds this input's report; a complete folder of the same name holding another image's
+        report is listed as a failure, never replaced. An existing ``out`` is accepted.
 
     Returns
     -------
@@ -239,12 +240,20 @@ def explain_paths(classifier: Classifier, paths: Sequence[str | os.PathLike],
     if resume and shard is None:  # no other process writes here: leftovers of a killed run
         clean_temporaries(out)
 
-    def resumed(folder: Path) -> bool:
+    def resumed(folder: Path, path: str | os.PathLike) -> bool:
+        """Whether ``folder`` already holds this input's complete report (then skip it)."""
         if not (resume and is_complete(folder)):
             return False
-        run.reports.append(folder / FILES["html"])
-        entries.append(index_entry(folder))
-        run.resumed += 1
+        entry = index_entry(folder)
+        if not anonymize and entry["source"] != str(path):  # the same stem, another image
+            run.failures.append(f"{path}: {folder} holds the report of another image "
+                                f"({entry['source']}); not replaced")
+            listed.append(run.failures[-1])
+            say(f"skipped {run.failures[-1]}")
+        else:
+            run.reports.append(folder / FILES["html"])
+            entries.append(entry)
+            run.resumed += 1
         bar.update()
         return True
 
@@ -255,7 +264,7 @@ def explain_paths(classifier: Classifier, paths: Sequence[str | os.PathLike],
             bar.set_postfix_str(_short(Path(path).name), refresh=False)
             label = str(path)
             with about_input(path):
-                if not anonymize and resumed(Path(out) / name):
+                if not anonymize and resumed(Path(out) / name, path):
                     continue
                 try:
                     image = PreparedImage.load(classifier, path)
@@ -268,7 +277,7 @@ def explain_paths(classifier: Classifier, paths: Sequence[str | os.PathLike],
                     continue
                 if anonymize:  # the folder is named by the pixels, known once decoded
                     label = name = _distinct(anonymous_name(image.original), taken)
-                    if resumed(Path(out) / name):
+                    if resumed(Path(out) / name, path):
                         continue
                 result = explain_image(classifier, image, explainers, errors, target, order)
                 if faithfulness:
@@ -281,8 +290,7 @@ def explain_paths(classifier: Classifier, paths: Sequence[str | os.PathLike],
                         run.warnings.append(line)
                         say(f"warning: {path}: {line}")
                 try:
-                    page = write_report(result, Path(out) / name,
-                                        overwrite=overwrite or resume)
+                    page = write_report(result, Path(out) / name, overwrite=overwrite)
                 except (OSError, ValueError) as exc:  # ReportError is an OSError
                     run.failures.append(f"{path}: report not written ({exc})")
                     listed.append(f"{label}: report not written" if anonymize
@@ -295,7 +303,8 @@ def explain_paths(classifier: Classifier, paths: Sequence[str | os.PathLike],
                 bar.update()
     except KeyboardInterrupt:  # Ctrl-C: the finished reports are complete; record them, stop
         if shard is not None:
-            write_shard_summary(Path(out), shard, run.reports, listed, run.warnings)
+            write_shard_summary(Path(out), shard, run.reports, listed, run.warnings,
+                                expected=len(chosen), interrupted=True)
         elif len(paths) > 1 and entries:
             run.index = write_index(out, entries, listed,
                                     title=f"xaixray explanations: {classifier.name} "
@@ -304,7 +313,8 @@ def explain_paths(classifier: Classifier, paths: Sequence[str | os.PathLike],
     finally:
         bar.close()
     if shard is not None:
-        write_shard_summary(Path(out), shard, run.reports, listed, run.warnings)
+        write_shard_summary(Path(out), shard, run.reports, listed, run.warnings,
+                            expected=len(chosen))
     elif len(paths) > 1:
         run.index = write_index(out, entries, listed,
                                 title=f"xaixray explanations: {classifier.name}")

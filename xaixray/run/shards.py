@@ -79,19 +79,25 @@ def index_entry(folder: Path) -> dict[str, Any]:
 
 
 def write_shard_summary(out: Path, shard: tuple[int, int], reports: Iterable[Path],
-                        failures: Iterable[str], warnings: Iterable[str]) -> Path:
-    """Record what one shard did, for :func:`index_reports` to merge."""
+                        failures: Iterable[str], warnings: Iterable[str], expected: int = 0,
+                        interrupted: bool = False) -> Path:
+    """Record what one shard did, for :func:`index_reports` to merge: its reports, failures,
+    warnings, how many inputs it had and whether it was interrupted."""
     k, n = shard
+    reports, failures = [str(p.parent.name) for p in reports], list(failures)
     return atomic_write(out / SHARDS_FOLDER / f"{k}-of-{n}.json", to_json({
-        "shard": [k, n], "reports": [str(p.parent.name) for p in reports],
-        "failures": list(failures), "warnings": list(warnings)}))
+        "shard": [k, n], "reports": reports, "failures": failures, "warnings": list(warnings),
+        "expected": expected, "interrupted": interrupted,
+        "complete": not interrupted and len(reports) + len(failures) >= expected}))
 
 
 def index_reports(out: str | os.PathLike, title: str | None = None) -> tuple[Path, Path]:
     """Write ``index.html`` and ``summary.json`` over every complete report in ``out``.
 
-    Failures recorded by shards (``_shards/*.json``) are listed too. Run it once every shard has
-    finished: it removes what killed shards left under temporary names. Returns both paths.
+    Failures recorded by shards (``_shards/*.json``) are listed too, and shards that were
+    interrupted or never finished are named in ``summary.json`` (``unfinished_shards``). Run it
+    once every shard has finished: it removes what killed shards left under temporary names.
+    Returns both paths.
     """
     out = Path(out)
     if not out.is_dir():
@@ -103,10 +109,17 @@ def index_reports(out: str | os.PathLike, title: str | None = None) -> tuple[Pat
     warnings: list[str] = []
     shards = sorted((out / SHARDS_FOLDER).glob("*.json")) if (out / SHARDS_FOLDER).is_dir() \
         else []
+    unfinished, counts = [], set()
     for path in shards:
         record = json.loads(path.read_text(encoding="utf-8"))
         failures += [f for f in record.get("failures", []) if f not in failures]
         warnings += [w for w in record.get("warnings", []) if w not in warnings]
+        counts.add(int(record["shard"][1]))
+        if not record.get("complete", True):
+            unfinished.append(path.stem)
+    for n in counts:  # shards that never wrote their summary
+        unfinished += [f"{k}-of-{n}" for k in range(n)
+                       if not (out / SHARDS_FOLDER / f"{k}-of-{n}.json").exists()]
     if not entries and not failures:
         raise XaixrayError(f"{out}: holds no complete xaixray report")
     models = sorted({str(e["model"]) for e in entries})
@@ -114,7 +127,8 @@ def index_reports(out: str | os.PathLike, title: str | None = None) -> tuple[Pat
     index = write_index(out, entries, failures, title=title)
     summary = atomic_write(out / SUMMARY_NAME, to_json({
         "reports": len(entries), "failures": failures, "warnings": warnings,
-        "shards": [p.stem for p in shards], "models": models,
+        "shards": [p.stem for p in shards], "unfinished_shards": sorted(unfinished),
+        "models": models,
         "predictions": dict(Counter(e["prediction"] for e in entries)),
         "index": INDEX_NAME}))
     return index, summary

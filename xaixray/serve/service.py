@@ -207,9 +207,7 @@ class ExplainService:
             When slow methods are asked for and no place is free, or they time out.
         """
         order = list(self.methods if methods is None else methods)
-        result = self._run(upload, order)
-        if report:  # the same report as `xaixray explain`, faithfulness section included
-            result.faithfulness = faithfulness(self.classifier, result, seed=self.seed)
+        result = self._run(upload, order, report)
         content = report_dict(result)
         body = self._prediction(result.probabilities)
         with self._drawing:
@@ -245,14 +243,17 @@ class ExplainService:
                 "threshold": float(clf.threshold),
                 "model": clf.name}
 
-    def _run(self, upload: Upload, order: list[str]) -> ExplanationSet:
+    def _run(self, upload: Upload, order: list[str], report: bool = False) -> ExplanationSet:
         clf = self.classifier
         prepared = replace(PreparedImage.load(clf, upload.image), source=upload.name)
         chosen = {m: self.explainers[m] for m in order if m in self.explainers}
         errors = {m: self.unavailable[m] for m in order if m in self.unavailable}
 
         def job() -> ExplanationSet:
-            return explain_image(clf, prepared, chosen, errors, order=order)
+            result = explain_image(clf, prepared, chosen, errors, order=order)
+            if report:  # the same report as `xaixray explain`, faithfulness section included
+                result.faithfulness = faithfulness(clf, result, seed=self.seed)
+            return result
 
         if all(m in FAST_METHODS for m in chosen):
             return job()
