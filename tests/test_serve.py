@@ -205,7 +205,8 @@ def test_wrong_field_and_file_names_that_are_paths(client, sample):
     assert r.get_json() == {"error": "passwd: not a readable image (corrupt, truncated or "
                                      "unsupported format)"}
     r = post(client, "/api/predict", b"junk", name="C:\\x\\scan\x07\t.png")
-    assert r.get_json()["error"].startswith("scan.png: ")
+    shown = r.get_json()["error"].split(": ")[0]  # what is left of C:\x\ depends on Werkzeug
+    assert shown.endswith("scan.png") and not set("/\\\x07\t") & set(shown)
     r = post(client, "/api/predict", b"junk", name="")
     assert r.get_json()["error"].startswith("upload: ")
 
@@ -338,7 +339,10 @@ def test_concurrent_requests_match_sequential_ones(app, sample):
         assert body["probabilities"] == pytest.approx(want["probabilities"], abs=1e-6)
         if "explanations" in want:
             e, w = body["explanations"]["gradcam"], want["explanations"]["gradcam"]
-            assert e["summary"] == pytest.approx(w["summary"], abs=1e-5)
+            assert e["summary"].keys() == w["summary"].keys()
+            for key, value in w["summary"].items():  # approx() takes no nested lists
+                assert e["summary"][key] == (value if isinstance(value, list) else
+                                             pytest.approx(value, abs=1e-5)), key
             assert e["png"] == w["png"], req
 
 
