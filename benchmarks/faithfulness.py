@@ -8,7 +8,7 @@ Usage::
 
     python benchmarks/faithfulness.py [--data ../shared/data/chest_xray_calibration] [--n 100]
 
-Prints both tables and writes ``faithfulness.json`` (both audits in full) into ``--out``
+Prints the tables and writes ``faithfulness-<parts>.json`` (the audits in full) into ``--out``
 (default ``benchmarks/results``). Targets (issue 9): every method beats random on deletion and
 insertion on the real images; every map decorrelates (Spearman < 0.3) after full randomisation;
 pointing game >= 0.9 on phantoms.
@@ -53,21 +53,31 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=100)
     parser.add_argument("--phantoms", type=int, default=60)
     parser.add_argument("--randomization-n", type=int, default=5)
+    parser.add_argument("--epochs", type=int, default=20, help="phantom training epochs")
+    parser.add_argument("--parts", default="real,phantoms", help="which tables to make")
     parser.add_argument("--out", type=Path, default=HERE / "results")
     args = parser.parse_args()
     results = {}
+    parts = set(args.parts.split(","))
 
     start = time.perf_counter()
-    real = xaixray.audit(xaixray.Classifier.load("default"), args.data, METHODS, n=args.n,
-                         randomization_n=args.randomization_n, progress=True).to_dict()
-    results["default_on_calibration"] = {**real, "seconds": time.perf_counter() - start}
-    print(table(f"bundled model, {real['n_images']} calibration images "
-                f"({time.perf_counter() - start:.0f} s)", real))
+    real = None
+    if "real" in parts:
+        real = xaixray.audit(xaixray.Classifier.load("default"), args.data, METHODS, n=args.n,
+                             randomization_n=args.randomization_n, progress=True).to_dict()
+    if real is not None:
+        results["default_on_calibration"] = {**real, "seconds": time.perf_counter() - start}
+        print(table(f"bundled model, {real['n_images']} calibration images "
+                    f"({time.perf_counter() - start:.0f} s)", real))
+    if "phantoms" not in parts:
+        return
 
     start = time.perf_counter()
     clf = xaixray.build("gray_cnn_lstm", seed=0)  # the seed's 128x128x1 CNN-LSTM, focal loss
+    # the threshold is set on the validation phantoms (sensitivity >= 0.95): focal loss keeps
+    # this model's probabilities near 0.5, where the default 0.5 calls everything one class
     xaixray.train(clf, make_phantoms(400, 128, seed=10), make_phantoms(100, 128, seed=11),
-                  epochs=8, augment=False, verbose=0)
+                  epochs=args.epochs, augment=False, verbose=0, sensitivity=0.95)
     trained = time.perf_counter() - start
     phantom = xaixray.audit(clf, phantoms=args.phantoms, methods=METHODS, n=args.phantoms,
                             seed=1, randomization_n=args.randomization_n,
@@ -75,14 +85,15 @@ def main() -> None:
     results["gray_cnn_lstm_on_phantoms"] = {**phantom, "validation": clf.info.get("validation"),
                                             "train_seconds": trained,
                                             "seconds": time.perf_counter() - start}
-    auc = clf.info["validation"]["roc_auc"]
+    v = clf.info["validation_at_threshold"]
     print()
-    print(table(f"gray_cnn_lstm (seed 003) trained on phantoms (validation AUC {auc:.3f}), "
-                f"{phantom['n_images']} phantoms", phantom))
+    print(table(f"gray_cnn_lstm (seed 003) trained on phantoms (validation AUC "
+                f"{v['roc_auc']:.3f}, accuracy {v['accuracy']:.3f} at threshold "
+                f"{clf.threshold:.3f}), {phantom['n_images']} phantoms", phantom))
 
     args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "faithfulness.json").write_text(to_json(results))
-    print(f"\nwrote {args.out / 'faithfulness.json'}")
+    (args.out / f"faithfulness-{'-'.join(sorted(parts))}.json").write_text(to_json(results))
+    print(f"\nwrote {args.out}/faithfulness-{'-'.join(sorted(parts))}.json")
 
 
 if __name__ == "__main__":
