@@ -47,6 +47,21 @@ def png_bomb(width: int, height: int) -> bytes:
             + chunk(b"IEND", b""))
 
 
+def write_phantom_images(folder: Path, n: int, size: int, seed: int = 0,
+                         stem: str = "case") -> list[Path]:
+    """``n`` phantom X-rays as ``folder/<stem><i>.png``; returns their paths in order."""
+    import cv2
+
+    from xaixray.data import make_phantoms
+
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for i, image in enumerate(make_phantoms(n, size, seed=seed).images):
+        paths.append(folder / f"{stem}{i}.png")
+        cv2.imwrite(str(paths[-1]), image)
+    return paths
+
+
 @pytest.fixture(scope="session")
 def phantom_folder(tmp_path_factory) -> Path:
     return write_phantom_folder(tmp_path_factory.mktemp("phantoms"))

@@ -6,8 +6,8 @@ import json
 import subprocess
 import sys
 
-import cv2
 import pytest
+from conftest import write_phantom_images
 
 from xaixray.cli import main
 
@@ -16,15 +16,9 @@ FAST = ["--num-samples", "20", "--max-evals", "20"]
 
 @pytest.fixture(scope="module")
 def inputs(tmp_path_factory):
-    from xaixray.data import make_phantoms
 
     folder = tmp_path_factory.mktemp("xrays")
-    ph = make_phantoms(2, 64, seed=9)
-    good = []
-    for i, im in enumerate(ph.images):
-        p = folder / f"chest{i}.png"
-        cv2.imwrite(str(p), im)
-        good.append(p)
+    good = write_phantom_images(folder, 2, 64, seed=9, stem="chest")
     bad = folder / "corrupt.jpg"
     bad.write_bytes(b"this is text, not a JPEG\n" * 10)
     return good, bad

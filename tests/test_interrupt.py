@@ -12,6 +12,7 @@ import time
 
 import cv2
 import pytest
+from conftest import write_phantom_images
 
 from xaixray.files import TEMP_PREFIX
 from xaixray.reports import FILES
@@ -68,14 +69,10 @@ def test_ctrl_c_during_a_folder_run(tiny_model_path, tmp_path):
 def test_an_interrupt_while_a_report_is_written_leaves_no_part_of_it(tiny_classifier, tmp_path,
                                                                     monkeypatch):
     """Deterministic: Ctrl-C arrives after figure.png is written, before report.html."""
-    from xaixray.data import make_phantoms
     from xaixray.reports import writer
     from xaixray.run import explain_paths
 
-    paths = []
-    for i, im in enumerate(make_phantoms(3, 48, seed=2).images):
-        paths.append(tmp_path / f"chest{i}.png")
-        cv2.imwrite(str(paths[-1]), im)
+    paths = write_phantom_images(tmp_path, 3, 48, seed=2, stem="chest")
     real_write = writer.atomic_write
     written: list[str] = []
 

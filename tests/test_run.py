@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-import cv2
 import numpy as np
+from conftest import write_phantom_images
 
-from xaixray.data import make_phantoms
 from xaixray.run import predict_files
 
 
 def test_predict_files_streams_in_order_and_reports_bad_files(tiny_classifier, tmp_path):
-    image_files = []
-    for i, im in enumerate(make_phantoms(5, 40, seed=3).images):
-        image_files.append(tmp_path / f"case{i}.png")
-        cv2.imwrite(str(image_files[-1]), im)
+    image_files = write_phantom_images(tmp_path, 5, 40, seed=3)
     bad = tmp_path / "broken.png"
     bad.write_bytes(b"not a png")
     paths = [image_files[0], bad, *image_files[1:]]

@@ -9,11 +9,10 @@ import subprocess
 import sys
 import time
 
-import cv2
 import pytest
+from conftest import write_phantom_images
 
 from xaixray.cli import main
-from xaixray.data import make_phantoms
 from xaixray.errors import XaixrayError
 from xaixray.run import explain_paths, parse_shard
 from xaixray.run.shards import SHARDS_FOLDER, is_complete
@@ -22,10 +21,7 @@ from xaixray.run.shards import SHARDS_FOLDER, is_complete
 @pytest.fixture(scope="module")
 def xray_files(tmp_path_factory):
     folder = tmp_path_factory.mktemp("xrays")
-    paths = []
-    for i, im in enumerate(make_phantoms(7, 48, seed=9).images):
-        paths.append(folder / f"case{i}.png")
-        cv2.imwrite(str(paths[-1]), im)
+    paths = write_phantom_images(folder, 7, 48, seed=9)
     bad = folder / "case7.png"
     bad.write_bytes(b"not a png")
     return [*paths, bad]
