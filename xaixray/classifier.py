@@ -253,7 +253,7 @@ class Classifier:
             proba = ops.softmax(output, axis=-1) if self.from_logits else output
         if self.temperature == 1.0:
             return proba
-        return ops.softmax(ops.log(ops.clip(proba, 1e-7, 1.0)) / self.temperature, axis=-1)
+        return ops.softmax(ops.log(ops.clip(proba, LOGIT_EPS, 1.0)) / self.temperature, axis=-1)
 
     def predict_log_odds_prepared(self, batch: np.ndarray,
                                   batch_size: int = _CHUNK) -> np.ndarray:
