@@ -161,9 +161,28 @@ def test_sigmoid_targets_give_opposite_gradients(gray_image):
     from xaixray.explainers import GradCAM
 
     gc = GradCAM(tiny_model("sigmoid"))
-    _, g1 = gc._map_and_gradients(gc.classifier.preprocessing.prepare([gray_image])[0], 1)
-    _, g0 = gc._map_and_gradients(gc.classifier.preprocessing.prepare([gray_image])[0], 0)
+    _, g1 = gc._map_and_gradients(gc.classifier.preprocessing.prepare([gray_image]), [1])
+    _, g0 = gc._map_and_gradients(gc.classifier.preprocessing.prepare([gray_image]), [0])
     assert np.allclose(g0, -g1) and np.abs(g1).max() > 0
+
+
+@pytest.mark.parametrize("head", ["sigmoid", "softmax", "logits"])
+def test_gradcam_on_a_batch_equals_one_image_at_a_time(head):
+    """A batch with mixed targets gives each image the map it gets alone."""
+    from xaixray.explainers import GradCAM, GradCAMPlusPlus, PreparedImage
+
+    clf = tiny_model(head)
+    rng = np.random.default_rng(3)
+    originals = [(rng.random((40 + 7 * i, 50)) * 255).astype(np.uint8) for i in range(4)]
+    images = PreparedImage.load_many(clf, originals, [f"im{i}" for i in range(4)])
+    targets = [0, 1, None, 1]
+    for cls in (GradCAM, GradCAMPlusPlus):
+        together = cls(clf).explain_prepared_many(images, targets)
+        for image, t, e in zip(images, targets, together):
+            alone = cls(clf).explain_prepared(image, t)
+            assert e.target == alone.target and e.heatmap.shape == image.original.shape
+            assert np.allclose(e.heatmap, alone.heatmap, atol=1e-5)
+        assert len({round(float(e.heatmap.sum()), 3) for e in together}) > 1
 
 
 def _model_state(model) -> tuple:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from conftest import write_phantom_images
 
 from xaixray.run import predict_files
@@ -23,3 +24,29 @@ def test_predict_files_streams_in_order_and_reports_bad_files(tiny_classifier, t
     np.testing.assert_allclose(got, expected, atol=1e-6)
     decided = tiny_classifier.predict([str(p) for p in image_files])
     assert [r.prediction for r in rows if r.ok] == list(decided)
+
+
+def test_a_folder_run_longer_than_one_block_keeps_input_order(tiny_classifier, tmp_path,
+                                                               monkeypatch):
+    """Images are read ahead, explained in blocks and written in a thread: the reports, the
+    index and the failures still follow the input order, and each map is the one-image map."""
+    import json
+
+    from xaixray.run import explain, explanations
+
+    monkeypatch.setattr(explanations, "CHUNK", 3)
+    image_files = write_phantom_images(tmp_path / "in", 7, 40, seed=5)
+    bad = tmp_path / "in" / "broken.png"
+    bad.write_bytes(b"not a png")
+    paths = [*image_files[:4], bad, *image_files[4:]]
+    run = explanations.explain_paths(tiny_classifier, paths, tmp_path / "out",
+                                     methods="gradcam", faithfulness=False)
+    assert [p.parent.name for p in run.reports] == [p.stem for p in image_files]
+    assert len(run.failures) == 1 and "broken.png" in run.failures[0]
+    index = (tmp_path / "out" / "index.html").read_text()
+    positions = [index.index(f'href="{p.stem}/report.html"') for p in image_files]
+    assert positions == sorted(positions)
+    alone = explain(tiny_classifier, image_files[5], methods="gradcam", faithfulness=False)[0]
+    written = json.loads((tmp_path / "out" / image_files[5].stem / "report.json").read_text())
+    assert written["probabilities"] == pytest.approx(
+        dict(zip(tiny_classifier.class_names, alone.probabilities.tolist())), abs=1e-6)

@@ -15,7 +15,14 @@ from .base import Explainer, PreparedImage, expand_targets, resolve_target
 from .compare import agreement, compare, peak_location, summarize_heatmap
 from .gradcam import GradCAM, GradCAMPlusPlus, find_target_layer
 from .lime import LIME, slic_segments
-from .methods import DEFAULT_METHODS, METHODS, check_methods, explain_image, make_explainers
+from .methods import (
+    DEFAULT_METHODS,
+    METHODS,
+    check_methods,
+    explain_image,
+    explain_images,
+    make_explainers,
+)
 from .results import Explanation, ExplanationSet, Target
 from .shap import SHAP
 
@@ -36,6 +43,7 @@ __all__ = [
     "compare",
     "expand_targets",
     "explain_image",
+    "explain_images",
     "find_target_layer",
     "make_explainers",
     "peak_location",

@@ -49,11 +49,25 @@ class PreparedImage:
     @classmethod
     def load(cls, classifier: Classifier, image: ImageLike) -> PreparedImage:
         """Load ``image``, fit it to the model frame and compute the probabilities once."""
-        original = load_image(image)
-        prepared = classifier.preprocessing.prepare([original])
+        return cls.load_many(classifier, [load_image(image)], [describe(image)])[0]
+
+    @classmethod
+    def load_many(cls, classifier: Classifier, originals: Sequence[np.ndarray],
+                  sources: Sequence[str]) -> list[PreparedImage]:
+        """Prepare decoded ``uint8`` images, with one forward pass for all of them.
+
+        Parameters
+        ----------
+        originals
+            Images as :func:`~xaixray.imaging.load_image` returns them.
+        sources
+            A short description of each (its path, usually).
+        """
+        prepared = classifier.preprocessing.prepare(originals)
         proba = np.asarray(classifier.predict_proba_prepared(prepared), np.float64)
-        predicted = int(classifier.decide(proba)[0])
-        return cls(original, prepared[0], proba[0], predicted, describe(image))
+        predicted = classifier.decide(proba)
+        return [cls(o, x, p, int(k), str(s))
+                for o, x, p, k, s in zip(originals, prepared, proba, predicted, sources)]
 
 
 class Explainer:
@@ -111,28 +125,45 @@ class Explainer:
 
     def explain_prepared(self, image: PreparedImage, target: Target = None) -> Explanation:
         """Explain an image that :meth:`PreparedImage.load` has already made ready."""
-        t = image.predicted if target is None else resolve_target(self.classifier, target)
+        return self.explain_prepared_many([image], [target])[0]
+
+    def explain_prepared_many(self, images: Sequence[PreparedImage],
+                              targets: Sequence[Target]) -> list[Explanation]:
+        """Explain several prepared images (one target each) in one call.
+
+        Methods that can share work between images (Grad-CAM's forward and backward pass) do it
+        here; the others explain one image after the other. Each explanation's ``seconds`` is its
+        share of the shared work plus its own.
+        """
+        chosen = [image.predicted if t is None else resolve_target(self.classifier, t)
+                  for image, t in zip(images, targets, strict=True)]
+        if not images:
+            return []
         start = time.perf_counter()
-        heat, extras = self._attribute(image.prepared, t)
-        heat, extras = self._to_original(np.asarray(heat, np.float32), extras,
-                                         image.original.shape[:2])
-        heat = np.nan_to_num(heat, nan=0.0, posinf=0.0, neginf=0.0).astype(np.float32)
-        seconds = time.perf_counter() - start
-        return Explanation(
-            method=self.name,
-            target=t,
-            target_name=self.classifier.class_names[t],
-            score=float(image.probabilities[t]),
-            heatmap=heat,
-            signed=self.signed,
-            params=dict(self.params),
-            extras=extras,
-            seed=self.seed if self.uses_seed else None,
-            seconds=seconds,
-            image=image.original,
-            source=image.source,
-            probabilities=image.probabilities,
-        )
+        attributed = self._attribute_many(np.stack([im.prepared for im in images]), chosen)
+        shared = (time.perf_counter() - start) / len(images)
+        out = []
+        for image, t, (heat, extras) in zip(images, chosen, attributed):
+            start = time.perf_counter()
+            heat, extras = self._to_original(np.asarray(heat, np.float32), extras,
+                                             image.original.shape[:2])
+            heat = np.nan_to_num(heat, nan=0.0, posinf=0.0, neginf=0.0).astype(np.float32)
+            out.append(Explanation(
+                method=self.name,
+                target=t,
+                target_name=self.classifier.class_names[t],
+                score=float(image.probabilities[t]),
+                heatmap=heat,
+                signed=self.signed,
+                params=dict(self.params),
+                extras=extras,
+                seed=self.seed if self.uses_seed else None,
+                seconds=shared + time.perf_counter() - start,
+                image=image.original,
+                source=image.source,
+                probabilities=image.probabilities,
+            ))
+        return out
 
     def with_classifier(self, classifier: Classifier) -> Explainer:
         """A copy of this explainer (same parameters and seed) that explains ``classifier``.
@@ -149,6 +180,11 @@ class Explainer:
     def _attribute(self, prepared: np.ndarray, target: int) -> tuple[np.ndarray, dict]:
         """Heatmap ``(h, w)`` in the model frame for ``prepared`` ``(h, w, c)`` and ``target``."""
         raise NotImplementedError
+
+    def _attribute_many(self, prepared: np.ndarray,
+                        targets: Sequence[int]) -> list[tuple[np.ndarray, dict]]:
+        """:meth:`_attribute` for a batch ``(n, h, w, c)``; override to share work."""
+        return [self._attribute(x, t) for x, t in zip(prepared, targets)]
 
     def _to_original(self, heatmap: np.ndarray, extras: dict,
                      shape: tuple[int, int]) -> tuple[np.ndarray, dict]:

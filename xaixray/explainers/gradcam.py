@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -69,24 +69,36 @@ class GradCAM(Explainer):
         return new
 
     def _attribute(self, prepared: np.ndarray, target: int) -> tuple[np.ndarray, dict]:
-        fmap, grads = self._map_and_gradients(prepared, target)
-        cam = np.maximum((fmap * self._channel_weights(fmap, grads)).sum(axis=-1), 0.0)
-        cam, flat = normalise_nonnegative(cam)
-        extras = {"layer": self.target_layer.name, "feature_shape": list(fmap.shape),
-                  "flat": flat}
-        return resize_map(cam, prepared.shape[:2]).clip(0.0, 1.0), extras
+        return self._attribute_many(prepared[None], [target])[0]
+
+    def _attribute_many(self, prepared: np.ndarray,
+                        targets: Sequence[int]) -> list[tuple[np.ndarray, dict]]:
+        # one forward and backward pass for the batch: in inference mode each image's score
+        # depends on that image only, so the gradient of their sum is each one's own gradient
+        fmaps, grads = self._map_and_gradients(prepared, targets)
+        out = []
+        for fmap, grad in zip(fmaps, grads):
+            cam = np.maximum((fmap * self._channel_weights(fmap, grad)).sum(axis=-1), 0.0)
+            cam, flat = normalise_nonnegative(cam)
+            extras = {"layer": self.target_layer.name, "feature_shape": list(fmap.shape),
+                      "flat": flat}
+            out.append((resize_map(cam, prepared.shape[1:3]).clip(0.0, 1.0), extras))
+        return out
 
     def _channel_weights(self, fmap: np.ndarray, grads: np.ndarray) -> np.ndarray:
         """One weight per channel, from the feature map and the gradients ``(h', w', k)``."""
         return grads.mean(axis=(0, 1))
 
     def _map_and_gradients(self, prepared: np.ndarray,
-                           target: int) -> tuple[np.ndarray, np.ndarray]:
-        """The target layer's output and d(class score)/d(output), float64 ``(h', w', k)``."""
+                           targets: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
+        """The target layer's outputs and d(class score)/d(output), float64 ``(n, h', w', k)``.
+
+        ``prepared`` is a model-frame batch ``(n, h, w, c)``, ``targets`` one class per image.
+        """
         import tensorflow as tf
 
         clf = self.classifier
-        x = tf.convert_to_tensor(prepared[None], tf.float32)
+        x = tf.convert_to_tensor(prepared, tf.float32)
         with self._lock:
             if self._private is None or self._private.source is not clf.model:
                 self._private = _LogitModel(clf, self.target_layer)
@@ -95,7 +107,7 @@ class GradCAM(Explainer):
                     _capture_output(private.target_layer, tape) as captured:
                 tape.watch(x)
                 out = private(clf.preprocessing.to_model_input(x))
-                score = _class_score(clf, out, target, private.has_logits)
+                score = tf.reduce_sum(_class_score(clf, out, targets, private.has_logits))
         if not captured:
             raise ExplainerError(f"layer {self.target_layer.name!r} was not called when the "
                                  "model ran; pass another layer=")
@@ -104,7 +116,7 @@ class GradCAM(Explainer):
         if grads is None:
             raise ExplainerError(f"the class score does not depend on layer "
                                  f"{self.target_layer.name!r}; pass another layer=")
-        return (np.asarray(fmap, np.float64)[0], np.asarray(grads, np.float64)[0])
+        return np.asarray(fmap, np.float64), np.asarray(grads, np.float64)
 
 
 class GradCAMPlusPlus(GradCAM):
@@ -249,17 +261,20 @@ class _LogitModel:
         return out[0] if isinstance(out, (list, tuple)) else out
 
 
-def _class_score(classifier: Classifier, out: Any, target: int, has_logits: bool) -> Any:
-    """Pre-activation score of ``target``: the logit (negated for class 0 of a sigmoid head).
+def _class_score(classifier: Classifier, out: Any, targets: Sequence[int],
+                 has_logits: bool) -> Any:
+    """Pre-activation score of each image's target ``(n,)``: its logit (negated for class 0
+    of a sigmoid head).
 
     Without access to logits, the log-odds of the target's probability.
     """
     import tensorflow as tf
 
+    t = tf.constant(list(targets), tf.int32)
     if has_logits:
         if classifier.output_kind == "sigmoid":
-            z = out[:, 0]
-            return z if target == 1 else -z
-        return out[:, target]
-    p = tf.clip_by_value(classifier.probabilities_from_output(out)[:, target], 1e-7, 1 - 1e-7)
+            return out[:, 0] * tf.where(t == 1, 1.0, -1.0)
+        return tf.gather(out, t, axis=1, batch_dims=1)
+    p = tf.gather(classifier.probabilities_from_output(out), t, axis=1, batch_dims=1)
+    p = tf.clip_by_value(p, 1e-7, 1 - 1e-7)
     return tf.math.log(p) - tf.math.log(1.0 - p)

@@ -9,7 +9,6 @@ results, is :mod:`xaixray.run`'s job.
 from __future__ import annotations
 
 import inspect
-import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -90,22 +89,45 @@ def explain_image(classifier: Classifier, image: ImageLike | PreparedImage,
     ``errors`` are messages of methods that could not be built; ``order`` the methods' order in
     figures and reports (default: explainers, then errors).
     """
-    start = time.perf_counter()
     prepared = image if isinstance(image, PreparedImage) else PreparedImage.load(classifier, image)
-    result = ExplanationSet(
-        source=prepared.source, image=prepared.original, probabilities=prepared.probabilities,
-        prediction=prepared.predicted, class_names=tuple(classifier.class_names),
-        model=classifier.metadata(), errors=dict(errors or {}),
-        methods=list(order or dict.fromkeys([*explainers, *(errors or {})])))
+    return explain_images(classifier, [prepared], explainers, errors, [target], order)[0]
+
+
+def explain_images(classifier: Classifier, images: Sequence[PreparedImage],
+                   explainers: Mapping[str, Explainer], errors: Mapping[str, str] | None = None,
+                   targets: Sequence[Target] | None = None,
+                   order: Sequence[str] | None = None) -> list[ExplanationSet]:
+    """:func:`explain_image` for several prepared images, sharing work where a method can.
+
+    Grad-CAM explains the whole batch in one forward and backward pass; LIME and SHAP go image
+    by image. A method that fails on the batch is retried image by image, so that a failure is
+    recorded for the images it concerns only. ``targets``: one per image (default: each
+    image's predicted class).
+    """
+    targets = list(targets) if targets is not None else [None] * len(images)
+    methods = list(order or dict.fromkeys([*explainers, *(errors or {})]))
+    results = [ExplanationSet(
+        source=im.source, image=im.original, probabilities=im.probabilities,
+        prediction=im.predicted, class_names=tuple(classifier.class_names),
+        model=classifier.metadata(), errors=dict(errors or {}), methods=list(methods))
+        for im in images]
     for m, explainer in explainers.items():
         try:
-            result.explanations[m] = explainer.explain_prepared(prepared, target)
-        except XaixrayError as exc:
-            result.errors[m] = str(exc)
-        except Exception as exc:  # noqa: BLE001 - one method failing must not stop the others
-            result.errors[m] = f"{type(exc).__name__}: {one_line(exc)}"
-    result.seconds = time.perf_counter() - start
-    return result
+            done = explainer.explain_prepared_many(images, targets)
+        except Exception:  # noqa: BLE001 - find out which image fails, below
+            done = None
+        for i, result in enumerate(results):
+            try:
+                e = done[i] if done is not None else explainer.explain_prepared(images[i],
+                                                                                targets[i])
+                result.explanations[m] = e
+            except XaixrayError as exc:
+                result.errors[m] = str(exc)
+            except Exception as exc:  # noqa: BLE001 - one method failing must not stop the others
+                result.errors[m] = f"{type(exc).__name__}: {one_line(exc)}"
+    for result in results:
+        result.seconds = sum(e.seconds for e in result.explanations.values())
+    return results
 
 
 def check_methods(methods: str | Sequence[str]) -> list[str]:

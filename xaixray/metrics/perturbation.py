@@ -247,26 +247,30 @@ def perturbation_curves(classifier: Classifier, image: ImageLike | PreparedImage
               "grid": grid, "score": score, "n_random": int(n_random), "seed": int(seed),
               "target": t}
 
-    def scores(ranks: np.ndarray, kind: str) -> np.ndarray:
-        batch = _curve_batch(prepared, removed, ranks[cells], kind, counts)
-        return class_scores(classifier, batch, t, score, batch_size)
-
     random_ranks = [np.random.default_rng([int(seed), 1, i]).permutation(n_cells)
                     for i in range(int(n_random))]
+    map_ranks = {name: cell_ranks(map_on_grid(heat, shape), cells, n_cells, seed)
+                 for name, heat in heatmaps.items()}
+    # every curve's images scored in one call: large batches, one trip through the model
+    runs = [(kind, None, r) for kind in kinds for r in random_ranks]
+    runs += [(kind, name, r) for name, r in map_ranks.items() for kind in kinds]
+    batch = np.concatenate([_curve_batch(prepared, removed, r[cells], kind, counts)
+                            for kind, _, r in runs])
+    all_scores = class_scores(classifier, batch, t, score, batch_size).reshape(
+        len(runs), len(fractions))
     chance = {}
     for kind in kinds:
-        runs = np.stack([scores(r, kind) for r in random_ranks])
-        aucs = [_auc(fractions, s) for s in runs]
-        chance[kind] = (runs.mean(axis=0), float(np.mean(aucs)), float(np.std(aucs)))
-    out: dict[str, dict[str, Curve]] = {}
-    for name, heat in heatmaps.items():
-        ranks = cell_ranks(map_on_grid(heat, shape), cells, n_cells, seed)
-        out[name] = {}
-        for kind in kinds:
-            s = scores(ranks, kind)
-            mean, auc_r, sd = chance[kind]
-            out[name][kind] = Curve(kind, fractions, s, _auc(fractions, s), mean, auc_r, sd,
-                                    dict(params))
+        rows = np.stack([s for (k, name, _), s in zip(runs, all_scores)
+                         if k == kind and name is None])
+        aucs = [_auc(fractions, s) for s in rows]
+        chance[kind] = (rows.mean(axis=0), float(np.mean(aucs)), float(np.std(aucs)))
+    out: dict[str, dict[str, Curve]] = {name: {} for name in heatmaps}
+    for (kind, name, _), s in zip(runs, all_scores):
+        if name is None:
+            continue
+        mean, auc_r, sd = chance[kind]
+        out[name][kind] = Curve(kind, fractions, s, _auc(fractions, s), mean, auc_r, sd,
+                                dict(params))
     return out
 
 

@@ -8,10 +8,14 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from ..classifier import Classifier
 from ..errors import ExplainerError, ImageError, about_input
@@ -22,11 +26,11 @@ from ..explainers import (
     Target,
     check_methods,
     expand_targets,
-    explain_image,
+    explain_images,
     make_explainers,
     resolve_target,
 )
-from ..imaging import ImageLike, anonymous_name, as_image_list
+from ..imaging import ImageLike, anonymous_name, as_image_list, describe, load_image
 from ..metrics import faithfulness as measure_faithfulness
 from ..reports import (
     FILES,
@@ -45,6 +49,10 @@ from .shards import (
 )
 
 DEFAULT_OUT = "xaixray-out"
+CHUNK = 16
+"""Images a folder run explains together (Grad-CAM shares one pass between them)."""
+WRITERS = 1
+"""Threads that draw and write reports while the model works on the next images."""
 FAITHFULNESS = True
 """Whether reports measure how faithful each map is unless told (see docs/faithfulness.md)."""
 
@@ -104,11 +112,15 @@ def explain(classifier: Classifier, images: ImageLike | Iterable[ImageLike],
         if t is not None:
             resolve_target(classifier, t)
     results = []
-    for item, t in zip(items, per_image):
-        result = explain_image(classifier, item, explainers, errors, t, order)
-        if faithfulness:
-            result.faithfulness = measure_faithfulness(classifier, result, seed=seed)
-        results.append(result)
+    for start in range(0, len(items), CHUNK):
+        block = items[start:start + CHUNK]
+        images = PreparedImage.load_many(classifier, [load_image(i) for i in block],
+                                         [describe(i) for i in block])
+        for result in explain_images(classifier, images, explainers, errors,
+                                     per_image[start:start + CHUNK], order):
+            if faithfulness:
+                result.faithfulness = measure_faithfulness(classifier, result, seed=seed)
+            results.append(result)
     return results
 
 
@@ -239,69 +251,112 @@ def explain_paths(classifier: Classifier, paths: Sequence[str | os.PathLike],
     chosen = shard_indices(len(paths), shard)
     if resume and shard is None:  # no other process writes here: leftovers of a killed run
         clean_temporaries(out)
+    # inputs whose folder is complete already are looked at again in order below; with
+    # anonymize the folder is named by the pixels, known only once the image is decoded
+    complete = {i for i in chosen
+                if resume and not anonymize and is_complete(Path(out) / names[i])}
 
-    def resumed(folder: Path, path: str | os.PathLike) -> bool:
-        """Whether ``folder`` already holds this input's complete report (then skip it)."""
-        if not (resume and is_complete(folder)):
-            return False
+    def finished(folder: Path, path: str | os.PathLike) -> tuple:
+        """The outcome for an input whose ``folder`` holds a complete report already."""
         entry = index_entry(folder)
         if not anonymize and entry["source"] != str(path):  # the same stem, another image
-            run.failures.append(f"{path}: {folder} holds the report of another image "
-                                f"({entry['source']}); not replaced")
-            listed.append(run.failures[-1])
-            say(f"skipped {run.failures[-1]}")
+            message = (f"{path}: {folder} holds the report of another image "
+                       f"({entry['source']}); not replaced")
+            return ("failure", message, message)
+        return ("resumed", folder / FILES["html"], entry)
+
+    def write(result: ExplanationSet, folder: Path) -> tuple:
+        page = write_report(result, folder, overwrite=overwrite)
+        return ("report", page, index_entry(page.parent))
+
+    outcomes: list[tuple[str | os.PathLike, str, Future]] = []  # every input, in order
+    recorded = 0  # how many of them are in run.reports / run.failures
+
+    def record(path: str | os.PathLike, label: str, future: Future, quiet: bool) -> None:
+        try:
+            kind, first, second = future.result()
+        except (OSError, ValueError) as exc:  # ReportError is an OSError
+            kind, first = "failure", f"{path}: report not written ({exc})"
+            second = f"{label}: report not written" if anonymize else first
+        if kind == "failure":
+            run.failures.append(first)
+            listed.append(second)
+            if not quiet:
+                say(f"skipped {first}")
         else:
-            run.reports.append(folder / FILES["html"])
-            entries.append(entry)
-            run.resumed += 1
-        bar.update()
-        return True
+            run.reports.append(first)
+            entries.append(second)
+            run.resumed += kind == "resumed"
+
+    def collect(keep: int) -> None:
+        """Record finished outcomes in input order, waiting while more than ``keep`` pend."""
+        nonlocal recorded
+        while recorded < len(outcomes) and (len(outcomes) - recorded > keep
+                                            or outcomes[recorded][2].done()):
+            record(*outcomes[recorded], quiet=False)
+            recorded += 1
+            bar.update()
+
+    def record_finished() -> None:
+        """After an interrupt: every outcome that finished, recorded anew in input order."""
+        for items in (run.reports, entries, run.failures, listed):
+            items.clear()
+        run.resumed = 0
+        for k, (path, label, future) in enumerate(outcomes):
+            if (future.done() and not future.cancelled()
+                    and isinstance(future.exception() or Exception(), Exception)):
+                record(path, label, future, quiet=k < recorded)
 
     bar = _progress(len(chosen), progress)
+    reader = ThreadPoolExecutor(1, thread_name_prefix="xaixray-read")
+    writers = ThreadPoolExecutor(WRITERS, thread_name_prefix="xaixray-write")
     try:
-        for i in chosen:
-            path, name = paths[i], names[i]
-            bar.set_postfix_str(_short(Path(path).name), refresh=False)
-            label = str(path)
-            with about_input(path):
-                if not anonymize and resumed(Path(out) / name, path):
+        decoded = _ahead(reader, _decode, [paths[i] for i in chosen if i not in complete],
+                         2 * CHUNK)
+        for block in _chunks(chosen, CHUNK):
+            ready: list[tuple[str | os.PathLike, str, str, Any]] = []
+            for i in block:
+                path, name = paths[i], names[i]
+                bar.set_postfix_str(_short(Path(path).name), refresh=False)
+                if i in complete:
+                    outcomes.append((path, name, _done(finished(Path(out) / name, path))))
                     continue
-                try:
-                    image = PreparedImage.load(classifier, path)
-                except ImageError as exc:
-                    run.failures.append(str(exc))
-                    listed.append(_without(str(exc), path, f"input {i + 1}") if anonymize
-                                  else str(exc))
-                    say(f"skipped {exc}")
-                    bar.update()
+                original = next(decoded)
+                if isinstance(original, ImageError):
+                    listed_as = (_without(str(original), path, f"input {i + 1}") if anonymize
+                                 else str(original))
+                    outcomes.append((path, name, _done(("failure", str(original), listed_as))))
                     continue
-                if anonymize:  # the folder is named by the pixels, known once decoded
-                    label = name = _distinct(anonymous_name(image.original), taken)
-                    if resumed(Path(out) / name, path):
-                        continue
-                result = explain_image(classifier, image, explainers, errors, target, order)
-                if faithfulness:
-                    result.faithfulness = measure_faithfulness(classifier, result, seed=seed)
                 if anonymize:
-                    result = anonymized(result)
-                for m, msg in result.errors.items():
-                    line = f"{m}: {msg}"
-                    if m not in errors and line not in run.warnings:
-                        run.warnings.append(line)
-                        say(f"warning: {path}: {line}")
-                try:
-                    page = write_report(result, Path(out) / name, overwrite=overwrite)
-                except (OSError, ValueError) as exc:  # ReportError is an OSError
-                    run.failures.append(f"{path}: report not written ({exc})")
-                    listed.append(f"{label}: report not written" if anonymize
-                                  else run.failures[-1])
-                    say(f"skipped {path}: report not written ({exc})")
-                    bar.update()
-                    continue
-                run.reports.append(page)
-                entries.append(index_entry(page.parent))
-                bar.update()
+                    name = _distinct(anonymous_name(original), taken)
+                    if resume and is_complete(Path(out) / name):
+                        outcomes.append((path, name, _done(finished(Path(out) / name, path))))
+                        continue
+                ready.append((path, name, str(path), original))
+            if ready:
+                images = PreparedImage.load_many(classifier, [r[3] for r in ready],
+                                                 [r[2] for r in ready])
+                results = explain_images(classifier, images, explainers, errors,
+                                         [target] * len(images), order)
+                for (path, name, _, _), result in zip(ready, results):
+                    with about_input(path):
+                        if faithfulness:
+                            result.faithfulness = measure_faithfulness(classifier, result,
+                                                                       seed=seed)
+                    if anonymize:
+                        result = anonymized(result)
+                    for m, msg in result.errors.items():
+                        line = f"{m}: {msg}"
+                        if m not in errors and line not in run.warnings:
+                            run.warnings.append(line)
+                            say(f"warning: {path}: {line}")
+                    outcomes.append((path, name,
+                                    writers.submit(write, result, Path(out) / name)))
+            collect(keep=2 * CHUNK)  # writing may lag the model by two blocks at most
+        collect(keep=0)
     except KeyboardInterrupt:  # Ctrl-C: the finished reports are complete; record them, stop
+        writers.shutdown(wait=True, cancel_futures=True)
+        record_finished()
         if shard is not None:
             write_shard_summary(Path(out), shard, run.reports, listed, run.warnings,
                                 expected=len(chosen), interrupted=True)
@@ -311,6 +366,8 @@ def explain_paths(classifier: Classifier, paths: Sequence[str | os.PathLike],
                                           f"(interrupted after {len(entries)})")
         raise
     finally:
+        reader.shutdown(wait=True, cancel_futures=True)
+        writers.shutdown(wait=True, cancel_futures=True)
         bar.close()
     if shard is not None:
         write_shard_summary(Path(out), shard, run.reports, listed, run.warnings,
@@ -319,6 +376,38 @@ def explain_paths(classifier: Classifier, paths: Sequence[str | os.PathLike],
         run.index = write_index(out, entries, listed,
                                 title=f"xaixray explanations: {classifier.name}")
     return run
+
+
+def _decode(path: str | os.PathLike) -> np.ndarray | ImageError:
+    """The decoded image, or the error that says why it cannot be read (run in a thread)."""
+    try:
+        with about_input(path):
+            return load_image(path)
+    except ImageError as exc:
+        return exc
+
+
+def _ahead(pool: ThreadPoolExecutor, fn: Callable[[Any], Any], items: Sequence[Any],
+           ahead: int) -> Iterator[Any]:
+    """``fn(item)`` for each item, in order, computed up to ``ahead`` items in advance."""
+    futures: deque[Future] = deque()
+    for item in items:
+        futures.append(pool.submit(fn, item))
+        if len(futures) > ahead:
+            yield futures.popleft().result()
+    while futures:
+        yield futures.popleft().result()
+
+
+def _chunks(items: Sequence[int], size: int) -> Iterator[list[int]]:
+    for start in range(0, len(items), size):
+        yield list(items[start:start + size])
+
+
+def _done(value: Any) -> Future:
+    future: Future = Future()
+    future.set_result(value)
+    return future
 
 
 def _without(message: str, path: str | os.PathLike, instead: str) -> str:
