@@ -47,6 +47,7 @@ def test_explain_writes_reports_skips_a_corrupt_image_and_exits_1(tiny_model_pat
     assert bad_lines and all("not a readable image" in line for line in bad_lines)
     assert "Traceback" not in captured.err
     assert str(out / "index.html") in captured.out
+    assert f"explained {len(good)} images in " in captured.out and "images/s" in captured.out
     for p in good:
         folder = out / p.stem
         assert {f.name for f in folder.iterdir()} == {"figure.png", "report.json",

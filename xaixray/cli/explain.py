@@ -113,6 +113,10 @@ def run(args: argparse.Namespace) -> int:
     failures = problems + result.failures
     if result.resumed:
         print(f"{result.resumed} complete report(s) kept from an earlier run")
+    made = len(result.reports) - result.resumed
+    if made > 1:
+        print(f"explained {made} images in {result.seconds:.0f} s "
+              f"({result.rate:.2f} images/s)")
     if args.shard is not None:
         k, n = args.shard
         print(f"shard {k}/{n}: {len(result.reports)} report(s) in {result.out}; when every "

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -142,6 +143,8 @@ class ExplainRun:
         One line per method that could not run (each message once).
     resumed
         How many of ``reports`` were complete already and skipped (``resume=True``).
+    seconds
+        Wall time of the run, from the first image read to the last report written.
     """
 
     out: Path
@@ -150,6 +153,13 @@ class ExplainRun:
     failures: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     resumed: int = 0
+    seconds: float = 0.0
+
+    @property
+    def rate(self) -> float:
+        """Reports written per second (reports kept by ``resume`` not counted)."""
+        made = len(self.reports) - self.resumed
+        return made / self.seconds if self.seconds > 0 else 0.0
 
     @property
     def ok(self) -> bool:
@@ -308,6 +318,7 @@ def explain_paths(classifier: Classifier, paths: Sequence[str | os.PathLike],
                 record(path, label, future, quiet=k < recorded)
 
     bar = _progress(len(chosen), progress)
+    started = time.perf_counter()
     reader = ThreadPoolExecutor(1, thread_name_prefix="xaixray-read")
     writers = ThreadPoolExecutor(WRITERS, thread_name_prefix="xaixray-write")
     try:
@@ -369,6 +380,7 @@ def explain_paths(classifier: Classifier, paths: Sequence[str | os.PathLike],
         reader.shutdown(wait=True, cancel_futures=True)
         writers.shutdown(wait=True, cancel_futures=True)
         bar.close()
+        run.seconds = time.perf_counter() - started
     if shard is not None:
         write_shard_summary(Path(out), shard, run.reports, listed, run.warnings,
                             expected=len(chosen))
