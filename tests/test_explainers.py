@@ -456,3 +456,87 @@ def test_importing_explainers_plots_and_reports_stays_light():
             " if m in sys.modules]\nassert not heavy, heavy\n")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
+
+
+# ---------------------------------------------------------------------- the packages' own way
+def _lime_and_shap_model(channels: int):
+    import keras
+    from keras import layers
+
+    from xaixray import Classifier
+
+    keras.utils.set_random_seed(1)
+    model = keras.Sequential([
+        keras.Input((20, 20, channels)),
+        layers.Conv2D(4, 3, activation="tanh"),
+        layers.GlobalAveragePooling2D(),
+        layers.Dense(1, activation="sigmoid"),
+    ])
+    return Classifier.from_keras(model)
+
+
+@pytest.mark.parametrize("channels", [1, 3])
+def test_masked_prediction_equals_predicting_the_masked_images(channels):
+    clf = _lime_and_shap_model(channels)
+    rng = np.random.default_rng(0)
+    image, fill = (rng.random((20, 20, channels), dtype=np.float32) for _ in range(2))
+    keep = rng.random((70, 20, 20)) > 0.5
+    images = np.where(keep[..., None], image[None], fill[None])
+    for output, plain in (("probability", clf.predict_proba_prepared),
+                          ("logit", clf.predict_log_odds_prepared)):
+        got = clf.predict_masked_prepared(image, fill, keep, output, batch_size=32)
+        np.testing.assert_allclose(got, plain(images), rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize("channels", [1, 3])
+def test_shap_equals_the_shap_packages_own_image_masker(channels):
+    """xaixray's SHAP builds the masked images in the forward pass; the values are those of
+    shap.Explainer with shap.maskers.Image, same blur, same seed."""
+    import shap
+
+    from xaixray.explainers import SHAP
+
+    clf = _lime_and_shap_model(channels)
+    gray = (np.random.default_rng(2).random((20, 20)) * 255).astype(np.uint8)
+    ours = SHAP(clf, max_evals=200, seed=4).explain(gray, targets=1)[0]
+    x = (clf.preprocessing.prepare([gray])[0][..., :1] * 255).astype(np.float32)
+
+    def f(batch):
+        batch = np.repeat(np.asarray(batch, np.float32) / 255.0, channels, axis=-1)
+        return clf.predict_proba_prepared(batch)[:, 1]
+
+    masker = shap.maskers.Image(ours.extras["masker"], x.shape)
+    np.random.seed(4)  # noqa: NPY002 - what xaixray's SHAP does for the call
+    plain = shap.Explainer(f, masker, algorithm="partition", seed=4)(
+        x[None], max_evals=200, batch_size=64, silent=True)
+    np.testing.assert_allclose(ours.extras["values"], np.asarray(plain.values).reshape(x.shape),
+                               rtol=1e-5, atol=1e-7)
+
+
+@pytest.mark.parametrize("channels", [1, 3])
+def test_lime_equals_the_lime_packages_own_sampling(channels):
+    """xaixray's LIME draws lime's random rows and scores masks in the forward pass; the
+    weights are those of lime's LimeImageExplainer with the same segmentation and seed."""
+    from lime import lime_image
+
+    from xaixray.explainers import LIME
+    from xaixray.explainers.lime import slic_segments
+
+    clf = _lime_and_shap_model(channels)
+    gray = (np.random.default_rng(5).random((20, 20)) * 255).astype(np.uint8)
+    ours = LIME(clf, num_samples=150, seed=6, n_segments=12).explain(gray, targets=1)[0]
+    prepared = clf.preprocessing.prepare([gray])[0]
+    segments = slic_segments(prepared[..., 0], 12)
+
+    def classifier_fn(batch):
+        batch = np.asarray(batch, np.float32)
+        return clf.predict_proba_prepared(batch[..., :1] if channels == 1 else batch)
+
+    plain = lime_image.LimeImageExplainer(kernel_width=0.25, random_state=6).explain_instance(
+        prepared[..., 0], classifier_fn, labels=(1,), top_labels=None,
+        num_features=int(segments.max()) + 1, num_samples=150, batch_size=64,
+        segmentation_fn=lambda _: segments, random_seed=6, hide_color=None)
+    expected = dict(plain.local_exp[1])
+    assert set(ours.extras["weights"]) == set(expected)
+    for s, w in ours.extras["weights"].items():
+        assert w == pytest.approx(expected[s], rel=1e-4, abs=1e-6)

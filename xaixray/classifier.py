@@ -109,6 +109,7 @@ class Classifier:
             raise ModelError(f"temperature must be positive, got {temperature}")
         self._forward: Callable | None = None
         self._log_odds: Callable | None = None
+        self._masked: dict[str, Callable] = {}
 
     @property
     def positive_class(self) -> str:
@@ -291,29 +292,83 @@ class Classifier:
         p = ops.clip(self.probabilities_from_output(output), LOGIT_EPS, 1.0 - LOGIT_EPS)
         return ops.log(p) - ops.log1p(-p)
 
+    def predict_masked_prepared(self, image: np.ndarray, fill: np.ndarray, keep: np.ndarray,
+                                output: str = "probability",
+                                batch_size: int = _CHUNK) -> np.ndarray:
+        """Outputs for copies of one model-frame image, each with some pixels replaced.
+
+        Copy ``i`` is ``image`` where ``keep[i]`` is true and ``fill`` elsewhere. The copies are
+        made inside the compiled forward pass, so only the masks travel to it: this is how
+        LIME and SHAP score their thousand perturbed images.
+
+        Parameters
+        ----------
+        image, fill
+            ``float32`` ``(h, w, c)`` in [0, 1], in the model frame.
+        keep
+            Boolean ``(n, h, w)``, or ``(n, h, w, 1)`` / ``(n, h, w, c)`` per channel.
+        output
+            ``"probability"`` (as :meth:`predict_proba_prepared`) or ``"logit"`` (as
+            :meth:`predict_log_odds_prepared`).
+        batch_size
+            Copies per forward pass.
+
+        Returns
+        -------
+        numpy.ndarray
+            ``(n, n_classes)``: float32 probabilities or float64 log-odds.
+        """
+        if output not in ("probability", "logit"):
+            raise ModelError(f"output must be 'probability' or 'logit', got {output!r}")
+        shape = self.preprocessing.image_shape
+        image, fill = (np.asarray(a, np.float32) for a in (image, fill))
+        keep = np.asarray(keep, bool)
+        keep = keep[..., None] if keep.ndim == 3 else keep
+        if image.shape != shape or fill.shape != shape or keep.shape[1:3] != shape[:2] \
+                or keep.shape[3] not in (1, shape[2]):
+            raise ModelError(f"expected an image and fill of shape {shape} and masks of shape "
+                             f"(n, {shape[0]}, {shape[1]}), got {image.shape}, {fill.shape} "
+                             f"and {keep.shape}")
+        fn = self._compiled_masked(output)
+        dtype = np.float32 if output == "probability" else np.float64
+        parts = [np.asarray(fn(keep[i:i + batch_size], image, fill), dtype)
+                 for i in range(0, len(keep), batch_size)]
+        return np.concatenate(parts) if parts else np.zeros((0, len(self.class_names)), dtype)
+
+    def _log_odds_body(self, batch: Any) -> Any:
+        # Python here runs only while tracing: the head is linear in the traced graph
+        with logit_head(self) as has_logits:
+            out = self.model(self.preprocessing.to_model_input(batch), training=False)
+        return self.log_odds_from_output(out, has_logits)
+
+    def _forward_body(self, batch: Any) -> Any:
+        return self.probabilities_from_output(
+            self.model(self.preprocessing.to_model_input(batch), training=False))
+
     def _compiled_log_odds(self) -> Callable:
         if self._log_odds is None:
-            model, pre = self.model, self.preprocessing
-
-            def log_odds(batch: Any) -> Any:
-                # Python here runs only while tracing: the head is linear in the traced graph
-                with logit_head(self) as has_logits:
-                    out = model(pre.to_model_input(batch), training=False)
-                return self.log_odds_from_output(out, has_logits)
-
-            self._log_odds = self._compile(log_odds)
+            self._log_odds = self._compile(self._log_odds_body)
         return self._log_odds
 
     def _compiled_forward(self) -> Callable:
         if self._forward is None:
-            model, pre = self.model, self.preprocessing
-
-            def forward(batch: Any) -> Any:
-                return self.probabilities_from_output(
-                    model(pre.to_model_input(batch), training=False))
-
-            self._forward = self._compile(forward)
+            self._forward = self._compile(self._forward_body)
         return self._forward
+
+    def _compiled_masked(self, output: str) -> Callable:
+        if output not in self._masked:
+            import tensorflow as tf
+
+            body = self._forward_body if output == "probability" else self._log_odds_body
+            h, w, c = self.preprocessing.image_shape
+
+            def masked(keep: Any, image: Any, fill: Any) -> Any:
+                return body(tf.where(keep, image[None], fill[None]))
+
+            self._masked[output] = tf.function(masked, reduce_retracing=True, input_signature=[
+                tf.TensorSpec((None, h, w, None), tf.bool), tf.TensorSpec((h, w, c), tf.float32),
+                tf.TensorSpec((h, w, c), tf.float32)])
+        return self._masked[output]
 
     def _run_in_chunks(self, compiled: Callable, batch: np.ndarray, batch_size: int,
                        dtype: type) -> np.ndarray:
@@ -342,6 +397,7 @@ class Classifier:
         """
         self._forward = None
         self._log_odds = None
+        self._masked.clear()
 
     # ------------------------------------------------------------------ saving
     def metadata(self) -> dict:

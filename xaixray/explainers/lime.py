@@ -18,7 +18,7 @@ import numpy as np
 from ..classifier import Classifier
 from ..errors import ExplainerError
 from ..imaging import resize_map
-from .base import DEFAULT_OUTPUT, Explainer, check_output, class_outputs, is_gray
+from .base import DEFAULT_OUTPUT, Explainer, check_output, is_gray
 
 Segmentation = Callable[[np.ndarray], np.ndarray]
 """``f(gray (h, w) float in [0, 1]) -> int labels (h, w)``."""
@@ -102,10 +102,13 @@ class LIME(Explainer):
         channels = prepared.shape[-1]
         clf = self.classifier
 
-        def classifier_fn(batch: np.ndarray) -> np.ndarray:
-            batch = np.asarray(batch, np.float32)
-            batch = batch[..., :1] if channels == 1 else batch
-            return class_outputs(clf, batch, p["output"], p["batch_size"])
+        def classifier_fn(keep: np.ndarray, image: np.ndarray, fill: np.ndarray) -> np.ndarray:
+            # lime's image and fill are RGB (it turns a 2-D image into RGB itself)
+            image, fill = (np.asarray(a, np.float32).reshape(*a.shape[:2], -1) for a in
+                           (image, fill))
+            if image.shape[-1] != channels:
+                image, fill = image[..., :1], fill[..., :1]
+            return clf.predict_masked_prepared(image, fill, keep, p["output"], p["batch_size"])
 
         explainer = _lime_explainer(p["kernel_width"], self.seed)
         result = explainer.explain_instance(
@@ -150,17 +153,18 @@ def _lime_explainer(kernel_width: float, seed: int) -> Any:
         def data_labels(self, image: np.ndarray, fudged_image: np.ndarray,
                         segments: np.ndarray, classifier_fn: Callable, num_samples: int,
                         batch_size: int = 10, **_: Any) -> tuple[np.ndarray, np.ndarray]:
-            # lime's own loop builds each mask with one comparison per hidden superpixel and
-            # prints a progress bar; this draws the same random rows and masks by table lookup.
+            # lime's own loop builds each perturbed image with one comparison per hidden
+            # superpixel and prints a progress bar; this draws the same random rows and hands
+            # the model only the pixel masks (by table lookup): the images are made inside
+            # the compiled forward pass (Classifier.predict_masked_prepared).
             n_features = np.unique(segments).shape[0]
             data = self.random_state.randint(0, 2, num_samples * n_features).reshape(
                 (num_samples, n_features))
             data[0, :] = 1
-            labels = []
-            for start in range(0, num_samples, batch_size):
-                keep = data[start:start + batch_size].astype(bool)[:, segments]
-                batch = np.where(keep[..., None], image[None], fudged_image[None])
-                labels.append(np.asarray(classifier_fn(batch)))
+            rows = data.astype(bool)
+            labels = [np.asarray(classifier_fn(rows[i:i + 256][:, segments], image,
+                                               fudged_image))
+                      for i in range(0, num_samples, 256)]
             return data, np.concatenate(labels)
 
     return _Explainer(kernel_width=kernel_width, random_state=seed)

@@ -89,14 +89,29 @@ class SHAP(Explainer):
         x = (x * 255.0).astype(np.float32)  # 0-255 so that the inpainting maskers work too
         clf = self.classifier
 
-        def f(batch: np.ndarray) -> np.ndarray:
-            batch = np.asarray(batch, np.float32) / 255.0
-            if batch.shape[-1] != channels:
-                batch = np.repeat(batch, channels, axis=-1)
-            return class_outputs(clf, batch, p["output"], p["batch_size"])[:, target]
-
         spec = self._masker_spec(x.shape)
-        masker = shap.maskers.Image(spec, x.shape)
+        if spec.startswith("blur"):
+            import cv2
+
+            # the masker hands out its masks; the images are made in the compiled forward pass
+            image = np.repeat(x / 255.0, channels // x.shape[-1], axis=-1)
+            kernel = tuple(int(k) for k in spec[5:-1].split(","))
+            fill = cv2.blur(x, kernel).reshape(x.shape) / 255.0
+            fill = np.repeat(fill, channels // x.shape[-1], axis=-1)
+
+            def f(keep: np.ndarray) -> np.ndarray:
+                return clf.predict_masked_prepared(image, fill, keep, p["output"],
+                                                   p["batch_size"])[:, target]
+
+            masker = _masks_of(shap)(spec, x.shape)
+        else:
+            def f(batch: np.ndarray) -> np.ndarray:
+                batch = np.asarray(batch, np.float32) / 255.0
+                if batch.shape[-1] != channels:
+                    batch = np.repeat(batch, channels, axis=-1)
+                return class_outputs(clf, batch, p["output"], p["batch_size"])[:, target]
+
+            masker = shap.maskers.Image(spec, x.shape)
         explainer = shap.Explainer(f, masker, algorithm="partition", seed=self.seed)
         with _numpy_global_seed(self.seed):  # shap's partition breaks ties with np.random
             result = explainer(x[None], max_evals=p["max_evals"], batch_size=p["batch_size"],
@@ -123,6 +138,24 @@ def _numpy_global_seed(seed: int | None) -> Iterator[None]:
             yield
         finally:
             np.random.set_state(state)  # noqa: NPY002
+
+
+@functools.lru_cache(maxsize=1)
+def _masks_of(shap: ModuleType) -> type:
+    """shap's image masker (the same partition of the image) handing out its masks, not images.
+
+    Its output for a mask is the boolean mask in the image's shape; what the model sees is
+    ``where(mask, image, blurred image)``, exactly what ``shap.maskers.Image`` with a blur
+    builds, but made inside the compiled forward pass.
+    """
+
+    class MaskOnly(shap.maskers.Image):
+        def __call__(self, mask: np.ndarray | None, x: np.ndarray) -> tuple[np.ndarray]:
+            if mask is None:
+                mask = np.zeros(int(np.prod(self.input_shape)), bool)
+            return (np.asarray(mask, bool).reshape(1, *self.input_shape),)
+
+    return MaskOnly
 
 
 @functools.lru_cache(maxsize=1)
