@@ -53,7 +53,8 @@ class PreparedImage:
 
     @classmethod
     def load_many(cls, classifier: Classifier, originals: Sequence[np.ndarray],
-                  sources: Sequence[str]) -> list[PreparedImage]:
+                  sources: Sequence[str],
+                  prepared: np.ndarray | None = None) -> list[PreparedImage]:
         """Prepare decoded ``uint8`` images, with one forward pass for all of them.
 
         Parameters
@@ -62,8 +63,12 @@ class PreparedImage:
             Images as :func:`~xaixray.imaging.load_image` returns them.
         sources
             A short description of each (its path, usually).
+        prepared
+            ``classifier.preprocessing.prepare(originals)``, when already computed (folder runs
+            compute it in the thread that reads the files).
         """
-        prepared = classifier.preprocessing.prepare(originals)
+        if prepared is None:
+            prepared = classifier.preprocessing.prepare(originals)
         proba = np.asarray(classifier.predict_proba_prepared(prepared), np.float64)
         predicted = classifier.decide(proba)
         return [cls(o, x, p, int(k), str(s))

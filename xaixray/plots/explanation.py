@@ -24,6 +24,8 @@ LIME_TOP = 5
 POSITIVE_RGB = (0.10, 0.85, 0.25)
 NEGATIVE_RGB = (0.95, 0.15, 0.15)
 SHAP_CMAP = "bwr"
+PNG_LEVEL = 1
+"""zlib compression of figures: fast, files a little larger."""
 
 
 def plot_explanations(result: ExplanationSet, methods: list[str] | None = None,
@@ -276,12 +278,13 @@ def _shorten(text: str, n: int) -> str:
 
 
 def figure_to_png(fig: Figure, dpi: Any = None) -> bytes:
-    """PNG bytes of a figure (Agg), for writing or embedding."""
+    """PNG bytes of a figure (Agg), for writing or embedding (zlib level :data:`PNG_LEVEL`)."""
     import io
 
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
     FigureCanvasAgg(fig)
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=dpi or fig.dpi, facecolor="white")
+    fig.savefig(buf, format="png", dpi=dpi or fig.dpi, facecolor="white",
+                pil_kwargs={"compress_level": PNG_LEVEL})
     return buf.getvalue()

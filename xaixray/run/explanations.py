@@ -322,31 +322,33 @@ def explain_paths(classifier: Classifier, paths: Sequence[str | os.PathLike],
     reader = ThreadPoolExecutor(1, thread_name_prefix="xaixray-read")
     writers = ThreadPoolExecutor(WRITERS, thread_name_prefix="xaixray-write")
     try:
-        decoded = _ahead(reader, _decode, [paths[i] for i in chosen if i not in complete],
-                         2 * CHUNK)
+        decoded = _ahead(reader, _reader(classifier),
+                         [paths[i] for i in chosen if i not in complete], 2 * CHUNK)
         for block in _chunks(chosen, CHUNK):
-            ready: list[tuple[str | os.PathLike, str, str, Any]] = []
+            ready: list[tuple[str | os.PathLike, str, np.ndarray, np.ndarray]] = []
             for i in block:
                 path, name = paths[i], names[i]
                 bar.set_postfix_str(_short(Path(path).name), refresh=False)
                 if i in complete:
                     outcomes.append((path, name, _done(finished(Path(out) / name, path))))
                     continue
-                original = next(decoded)
-                if isinstance(original, ImageError):
-                    listed_as = (_without(str(original), path, f"input {i + 1}") if anonymize
-                                 else str(original))
-                    outcomes.append((path, name, _done(("failure", str(original), listed_as))))
+                read = next(decoded)
+                if isinstance(read, ImageError):
+                    listed_as = (_without(str(read), path, f"input {i + 1}") if anonymize
+                                 else str(read))
+                    outcomes.append((path, name, _done(("failure", str(read), listed_as))))
                     continue
+                original, fitted = read
                 if anonymize:
                     name = _distinct(anonymous_name(original), taken)
                     if resume and is_complete(Path(out) / name):
                         outcomes.append((path, name, _done(finished(Path(out) / name, path))))
                         continue
-                ready.append((path, name, str(path), original))
+                ready.append((path, name, original, fitted))
             if ready:
-                images = PreparedImage.load_many(classifier, [r[3] for r in ready],
-                                                 [r[2] for r in ready])
+                images = PreparedImage.load_many(classifier, [r[2] for r in ready],
+                                                 [str(r[0]) for r in ready],
+                                                 np.stack([r[3] for r in ready]))
                 results = explain_images(classifier, images, explainers, errors,
                                          [target] * len(images), order)
                 for (path, name, _, _), result in zip(ready, results):
@@ -390,13 +392,18 @@ def explain_paths(classifier: Classifier, paths: Sequence[str | os.PathLike],
     return run
 
 
-def _decode(path: str | os.PathLike) -> np.ndarray | ImageError:
-    """The decoded image, or the error that says why it cannot be read (run in a thread)."""
-    try:
-        with about_input(path):
-            return load_image(path)
-    except ImageError as exc:
-        return exc
+def _reader(classifier: Classifier) -> Callable[[str | os.PathLike], Any]:
+    """``read(path)``: the decoded image and its model-frame version, or the error that says
+    why the file cannot be read. Runs in a thread, beside the model."""
+    def read(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray] | ImageError:
+        try:
+            with about_input(path):
+                original = load_image(path)
+        except ImageError as exc:
+            return exc
+        return original, classifier.preprocessing.prepare([original])[0]
+
+    return read
 
 
 def _ahead(pool: ThreadPoolExecutor, fn: Callable[[Any], Any], items: Sequence[Any],
