@@ -99,6 +99,8 @@ class Explainer:
     title: ClassVar[str] = "Explainer"
     signed: ClassVar[bool] = True
     uses_seed: ClassVar[bool] = True
+    batched: ClassVar[bool] = False
+    """Whether :meth:`_attribute_many` shares work between the images of a batch."""
 
     def __init__(self, classifier: Classifier, *, seed: int = 0, **params: Any) -> None:
         self.classifier = classifier
@@ -144,11 +146,18 @@ class Explainer:
                   for image, t in zip(images, targets, strict=True)]
         if not images:
             return []
-        start = time.perf_counter()
-        attributed = self._attribute_many(np.stack([im.prepared for im in images]), chosen)
-        shared = (time.perf_counter() - start) / len(images)
+        if self.batched:
+            start = time.perf_counter()
+            attributed = self._attribute_many(np.stack([im.prepared for im in images]), chosen)
+            shared = [(time.perf_counter() - start) / len(images)] * len(images)
+        else:  # one after the other, each timed on its own
+            attributed, shared = [], []
+            for image, t in zip(images, chosen):
+                start = time.perf_counter()
+                attributed.append(self._attribute(image.prepared, t))
+                shared.append(time.perf_counter() - start)
         out = []
-        for image, t, (heat, extras) in zip(images, chosen, attributed):
+        for image, t, (heat, extras), own in zip(images, chosen, attributed, shared):
             start = time.perf_counter()
             heat, extras = self._to_original(np.asarray(heat, np.float32), extras,
                                              image.original.shape[:2])
@@ -163,7 +172,7 @@ class Explainer:
                 params=dict(self.params),
                 extras=extras,
                 seed=self.seed if self.uses_seed else None,
-                seconds=shared + time.perf_counter() - start,
+                seconds=own + time.perf_counter() - start,
                 image=image.original,
                 source=image.source,
                 probabilities=image.probabilities,
@@ -188,7 +197,7 @@ class Explainer:
 
     def _attribute_many(self, prepared: np.ndarray,
                         targets: Sequence[int]) -> list[tuple[np.ndarray, dict]]:
-        """:meth:`_attribute` for a batch ``(n, h, w, c)``; override to share work."""
+        """:meth:`_attribute` for a batch ``(n, h, w, c)``, used when :attr:`batched`."""
         return [self._attribute(x, t) for x, t in zip(prepared, targets)]
 
     def _to_original(self, heatmap: np.ndarray, extras: dict,

@@ -55,6 +55,7 @@ class GradCAM(Explainer):
     title = "Grad-CAM"
     signed = False
     uses_seed = False
+    batched = True
 
     def __init__(self, classifier: Classifier, *, layer: str | None = None, seed: int = 0) -> None:
         self.target_layer = find_target_layer(classifier.model, layer)
