@@ -225,7 +225,11 @@ def test_explain_paths_writes_reports_and_an_index(tiny_classifier, image_files,
         assert (tmp_path / "out" / name / "figure.png").stat().st_size > 1000
         report = json.loads((tmp_path / "out" / name / "report.json").read_text())
         assert set(report["faithfulness"]["methods"]) == {"gradcam", "lime"}
-    assert "broken.jpg" in index
+        faithful = {m: d["faithful"] for m, d in report["faithfulness"]["methods"].items()}
+        verdicts = ", ".join(f"{title} {'yes' if faithful[m] else 'no'}"
+                             for m, title in (("gradcam", "Grad-CAM"), ("lime", "LIME")))
+        assert f"<td>{verdicts}</td>" in index  # each map's faithfulness verdict, per image
+    assert "map faithful?" in index and "broken.jpg" in index
 
 
 def test_explain_paths_single_image_and_failing_methods(tiny_classifier, image_files, tmp_path):

@@ -205,28 +205,41 @@ def _share(value: Any) -> str:
     return "–" if value is None else f"{100 * float(value):.0f}%"
 
 
+def _method_title(method: str) -> str:
+    from ..explainers import METHODS
+
+    cls = METHODS.get(method)
+    return cls.title if cls is not None else method
+
+
 def render_index_html(entries: Iterable[Mapping[str, Any]], failures: Iterable[str],
                       title: str = "xaixray explanations") -> str:
     """An index page linking per-image reports.
 
     ``entries``: dicts with ``link`` (relative path of report.html), ``source`` (shown as its
     file name), ``prediction``,
-    ``probability``, ``model`` and ``errors`` ({method: message}).
+    ``probability``, ``model``, ``errors`` ({method: message}) and optionally ``faithful``
+    ({method: whether the map beat random on deletion and insertion}).
     """
     entries = list(entries)
     rows = []
     for e in entries:
         errs = "; ".join(f"{m}: {msg}" for m, msg in e.get("errors", {}).items())
+        faithful = ", ".join(f"{_method_title(m)} {'yes' if ok else 'no'}"
+                             for m, ok in (e.get("faithful") or {}).items()) or "–"
         rows.append(f"<tr><td><a href=\"{escape(str(e['link']), quote=True)}\">"
                     f"{escape(display_name(str(e['source'])))}</a></td>"
                     f"<td>{escape(str(e['prediction']))}</td>"
                     f"<td class=\"num\">{_fmt(e['probability'])}</td>"
+                    f"<td>{escape(faithful)}</td>"
                     f"<td class=\"err\">{escape(errs)}</td></tr>")
     body = [f"<h1>{escape(title)}</h1>"]
     model = next((e.get("model") for e in entries if e.get("model")), None)
     if model:
         body.append(f"<p class=\"sub\">Model <b>{escape(str(model))}</b></p>")
     body.append("<table><tr><th>image</th><th>prediction</th><th>P(predicted class)</th>"
+                "<th title=\"better than random on deletion and insertion (see each report)\">"
+                "map faithful?</th>"
                 f"<th>methods that did not run</th></tr>{''.join(rows)}</table>")
     failures = list(failures)
     if failures:

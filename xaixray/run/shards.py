@@ -75,7 +75,9 @@ def index_entry(folder: Path) -> dict[str, Any]:
     return {"link": f"{folder.name}/{FILES['html']}", "source": report["image"]["source"],
             "prediction": report["prediction"]["class"],
             "probability": report["prediction"]["probability"],
-            "model": report["model"].get("name"), "errors": report.get("errors", {})}
+            "model": report["model"].get("name"), "errors": report.get("errors", {}),
+            "faithful": {m: bool(d.get("faithful")) for m, d in
+                         ((report.get("faithfulness") or {}).get("methods") or {}).items()}}
 
 
 def write_shard_summary(out: Path, shard: tuple[int, int], reports: Iterable[Path],
