@@ -162,3 +162,17 @@ def test_library_warnings_and_logs_are_hidden_unless_debug(monkeypatch, recwarn,
     assert [w for w in recwarn if "library" in str(w.message)]
     shown = {r.getMessage() for r in caplog.records}
     assert {"a library's log message", "another one"} <= shown
+
+
+def test_sample_count_defaults_are_the_methods_own():
+    """--num-samples and --max-evals default to what LIME and SHAP use from Python."""
+    import inspect
+
+    from xaixray.cli.common import LIME_SAMPLES, SHAP_EVALS
+    from xaixray.explainers import LIME, SHAP
+
+    def default(cls, name):
+        return inspect.signature(cls.__init__).parameters[name].default
+
+    assert default(LIME, "num_samples") == LIME_SAMPLES
+    assert default(SHAP, "max_evals") == SHAP_EVALS

@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from .common import add_model_overrides, model_arg
-from .explain import methods_arg, positive_int
+from .common import add_model_overrides, add_sample_counts, model_arg, positive_int
+from .explain import methods_arg
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -38,10 +38,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="cascading randomisation steps, the last randomising every layer "
                         "(default: 3)")
     p.add_argument("--seed", type=int, default=0, help="seed of the sample and the methods")
-    p.add_argument("--num-samples", type=positive_int, default=1000, metavar="N",
-                   help="LIME: perturbed images per explanation (default: 1000)")
-    p.add_argument("--max-evals", type=positive_int, default=1000, metavar="N",
-                   help="SHAP: model evaluations per explanation (default: 1000)")
+    add_sample_counts(p)
     p.add_argument("--out", type=Path, default=Path("xaixray-audit"), metavar="DIR",
                    help="output folder (default: xaixray-audit)")
     p.add_argument("--overwrite", action="store_true",

@@ -10,6 +10,30 @@ from pathlib import Path
 from ..classifier import MODEL_SUFFIXES
 from ..imaging import is_image_file
 
+LIME_SAMPLES = 250
+"""``--num-samples`` unless told: LIME's default (a test keeps the two equal)."""
+SHAP_EVALS = 2000
+"""``--max-evals`` unless told: SHAP's default (a test keeps the two equal)."""
+
+
+def positive_int(text: str) -> int:
+    """argparse type: an integer >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text}: expected a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text}: must be at least 1")
+    return value
+
+
+def add_sample_counts(p: argparse.ArgumentParser) -> None:
+    """``--num-samples`` (LIME) and ``--max-evals`` (SHAP)."""
+    p.add_argument("--num-samples", type=positive_int, default=LIME_SAMPLES, metavar="N",
+                   help=f"LIME: perturbed images per explanation (default: {LIME_SAMPLES})")
+    p.add_argument("--max-evals", type=positive_int, default=SHAP_EVALS, metavar="N",
+                   help=f"SHAP: model evaluations per explanation (default: {SHAP_EVALS})")
+
 
 def existing_path(text: str) -> Path:
     """argparse type: a path that exists."""

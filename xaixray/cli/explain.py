@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from .common import add_model_overrides
+from .common import add_model_overrides, add_sample_counts
 
 
 def methods_arg(text: str) -> list[str]:
@@ -16,17 +16,6 @@ def methods_arg(text: str) -> list[str]:
         return check_methods(text)
     except ExplainerError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
-
-
-def positive_int(text: str) -> int:
-    """argparse type: an integer >= 1."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text}: expected a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text}: must be at least 1")
-    return value
 
 
 def shard_arg(text: str) -> tuple[int, int]:
@@ -62,10 +51,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--target", metavar="CLASS",
                    help="class to explain, by name or index (default: the predicted class)")
     p.add_argument("--seed", type=int, default=0, help="seed for LIME and SHAP (default: 0)")
-    p.add_argument("--num-samples", type=positive_int, default=1000, metavar="N",
-                   help="LIME: perturbed images per explanation (default: 1000)")
-    p.add_argument("--max-evals", type=positive_int, default=1000, metavar="N",
-                   help="SHAP: model evaluations per explanation (default: 1000)")
+    add_sample_counts(p)
     p.add_argument("--anonymize", action="store_true",
                    help="leave paths and file names out of every file written: images are "
                         "named by a hash of their pixels (messages here still name them)")

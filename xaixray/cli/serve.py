@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from .common import add_model_overrides, model_arg
-from .explain import methods_arg, positive_int
+from .common import add_model_overrides, add_sample_counts, model_arg, positive_int
+from .explain import methods_arg
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
@@ -64,10 +64,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="LIME/SHAP requests computed at once (default 1)")
     p.add_argument("--queue", type=positive_int, default=4, metavar="N",
                    help="LIME/SHAP requests that may wait; more get HTTP 503 (default 4)")
-    p.add_argument("--num-samples", type=positive_int, default=1000, metavar="N",
-                   help="LIME: perturbed images per explanation (default: 1000)")
-    p.add_argument("--max-evals", type=positive_int, default=1000, metavar="N",
-                   help="SHAP: model evaluations per explanation (default: 1000)")
+    add_sample_counts(p)
     add_model_overrides(p)
     p.set_defaults(func=run, precheck=require_flask)
 
