@@ -275,9 +275,10 @@ def explain_paths(classifier: Classifier, paths: Sequence[str | os.PathLike],
             return ("failure", message, message)
         return ("resumed", folder / FILES["html"], entry)
 
-    def write(result: ExplanationSet, folder: Path) -> tuple:
-        page = write_report(result, folder, overwrite=overwrite)
-        return ("report", page, index_entry(page.parent))
+    def write(result: ExplanationSet, folder: Path, path: str | os.PathLike) -> tuple:
+        with about_input(path):
+            page = write_report(result, folder, overwrite=overwrite)
+            return ("report", page, index_entry(page.parent))
 
     outcomes: list[tuple[str | os.PathLike, str, Future]] = []  # every input, in order
     recorded = 0  # how many of them are in run.reports / run.failures
@@ -346,11 +347,14 @@ def explain_paths(classifier: Classifier, paths: Sequence[str | os.PathLike],
                         continue
                 ready.append((path, name, original, fitted))
             if ready:
-                images = PreparedImage.load_many(classifier, [r[2] for r in ready],
-                                                 [str(r[0]) for r in ready],
-                                                 np.stack([r[3] for r in ready]))
-                results = explain_images(classifier, images, explainers, errors,
-                                         [target] * len(images), order)
+                block_name = (ready[0][0] if len(ready) == 1
+                              else f"{ready[0][0]} and the {len(ready) - 1} inputs after it")
+                with about_input(block_name):
+                    images = PreparedImage.load_many(classifier, [r[2] for r in ready],
+                                                     [str(r[0]) for r in ready],
+                                                     np.stack([r[3] for r in ready]))
+                    results = explain_images(classifier, images, explainers, errors,
+                                             [target] * len(images), order)
                 for (path, name, _, _), result in zip(ready, results):
                     with about_input(path):
                         if faithfulness:
@@ -364,7 +368,7 @@ def explain_paths(classifier: Classifier, paths: Sequence[str | os.PathLike],
                             run.warnings.append(line)
                             say(f"warning: {path}: {line}")
                     outcomes.append((path, name,
-                                    writers.submit(write, result, Path(out) / name)))
+                                    writers.submit(write, result, Path(out) / name, path)))
             collect(keep=2 * CHUNK)  # writing may lag the model by two blocks at most
         collect(keep=0)
     except KeyboardInterrupt:  # Ctrl-C: the finished reports are complete; record them, stop
@@ -396,12 +400,12 @@ def _reader(classifier: Classifier) -> Callable[[str | os.PathLike], Any]:
     """``read(path)``: the decoded image and its model-frame version, or the error that says
     why the file cannot be read. Runs in a thread, beside the model."""
     def read(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray] | ImageError:
-        try:
-            with about_input(path):
+        with about_input(path):
+            try:
                 original = load_image(path)
-        except ImageError as exc:
-            return exc
-        return original, classifier.preprocessing.prepare([original])[0]
+            except ImageError as exc:
+                return exc
+            return original, classifier.preprocessing.prepare([original])[0]
 
     return read
 
