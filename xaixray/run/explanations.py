@@ -369,7 +369,7 @@ def explain_paths(classifier: Classifier, paths: Sequence[str | os.PathLike],
                             say(f"warning: {path}: {line}")
                     outcomes.append((path, name,
                                     writers.submit(write, result, Path(out) / name, path)))
-            collect(keep=2 * CHUNK)  # writing may lag the model by two blocks at most
+            collect(keep=CHUNK)  # writing may lag the model by one block (memory: full-size maps)
         collect(keep=0)
     except KeyboardInterrupt:  # Ctrl-C: the finished reports are complete; record them, stop
         writers.shutdown(wait=True, cancel_futures=True)
