@@ -52,8 +52,11 @@ from .shards import (
 DEFAULT_OUT = "xaixray-out"
 CHUNK = 16
 """Images a folder run explains together (Grad-CAM shares one pass between them)."""
-WRITERS = 1
-"""Threads that draw and write reports while the model works on the next images."""
+WRITERS = min(4, (os.cpu_count() or 1) + 1)
+"""Threads that draw and write reports while the model works on the next images: one more than
+the cores, because a thread spends part of its time in code that releases Python's lock (PNG
+compression, file writes). On 2 cores, 3 threads wrote 312 reports 10-18% faster than one
+(docs/speed.md)."""
 FAITHFULNESS = True
 """Whether reports measure how faithful each map is unless told (see docs/faithfulness.md)."""
 
