@@ -50,3 +50,26 @@ def test_a_folder_run_longer_than_one_block_keeps_input_order(tiny_classifier, t
     written = json.loads((tmp_path / "out" / image_files[5].stem / "report.json").read_text())
     assert written["probabilities"] == pytest.approx(
         dict(zip(tiny_classifier.class_names, alone.probabilities.tolist())), abs=1e-6)
+
+
+def test_resumed_unreadable_and_new_inputs_in_one_block_keep_input_order(tiny_classifier,
+                                                                          tmp_path,
+                                                                          monkeypatch):
+    from xaixray.run import explanations
+
+    monkeypatch.setattr(explanations, "CHUNK", 4)
+    image_files = write_phantom_images(tmp_path / "in", 5, 40, seed=6)
+    bad = tmp_path / "in" / "broken.png"
+    bad.write_bytes(b"not a png")
+    out = tmp_path / "out"
+    explanations.explain_paths(tiny_classifier, [image_files[1], image_files[3]], out,
+                               methods="gradcam", faithfulness=False)
+    paths = [image_files[0], image_files[1], bad, image_files[2], image_files[3],
+             image_files[4]]
+    run = explanations.explain_paths(tiny_classifier, paths, out, methods="gradcam",
+                                     faithfulness=False, resume=True)
+    assert run.resumed == 2
+    assert [p.parent.name for p in run.reports] == [p.stem for p in image_files]
+    index = (out / "index.html").read_text()
+    positions = [index.index(f'href="{p.stem}/report.html"') for p in image_files]
+    assert positions == sorted(positions)

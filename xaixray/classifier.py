@@ -363,7 +363,8 @@ class Classifier:
             h, w, c = self.preprocessing.image_shape
 
             def masked(keep: Any, image: Any, fill: Any) -> Any:
-                return body(tf.where(keep, image[None], fill[None]))
+                batch = tf.ensure_shape(tf.where(keep, image[None], fill[None]), (None, h, w, c))
+                return body(batch)
 
             self._masked[output] = tf.function(masked, reduce_retracing=True, input_signature=[
                 tf.TensorSpec((None, h, w, None), tf.bool), tf.TensorSpec((h, w, c), tf.float32),

@@ -274,7 +274,7 @@ def _class_score(classifier: Classifier, out: Any, targets: Sequence[int],
     t = tf.constant(list(targets), tf.int32)
     if has_logits:
         if classifier.output_kind == "sigmoid":
-            return out[:, 0] * tf.where(t == 1, 1.0, -1.0)
+            return tf.where(t == 1, out[:, 0], -out[:, 0])
         return tf.gather(out, t, axis=1, batch_dims=1)
     p = tf.gather(classifier.probabilities_from_output(out), t, axis=1, batch_dims=1)
     p = tf.clip_by_value(p, 1e-7, 1 - 1e-7)

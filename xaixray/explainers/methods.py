@@ -112,10 +112,12 @@ def explain_images(classifier: Classifier, images: Sequence[PreparedImage],
         model=classifier.metadata(), errors=dict(errors or {}), methods=list(methods))
         for im in images]
     for m, explainer in explainers.items():
-        try:
-            done = explainer.explain_prepared_many(images, targets)
-        except Exception:  # noqa: BLE001 - find out which image fails, below
-            done = None
+        done = None  # LIME and SHAP: one image at a time anyway, so that a failure costs one
+        if explainer.batched:
+            try:
+                done = explainer.explain_prepared_many(images, targets)
+            except Exception:  # noqa: BLE001 - find out which image fails, below
+                done = None
         for i, result in enumerate(results):
             try:
                 e = done[i] if done is not None else explainer.explain_prepared(images[i],

@@ -283,7 +283,9 @@ def explain_paths(classifier: Classifier, paths: Sequence[str | os.PathLike],
             page = write_report(result, folder, overwrite=overwrite)
             return ("report", page, index_entry(page.parent))
 
-    outcomes: list[tuple[str | os.PathLike, str, Future]] = []  # every input, in order
+    # every input's outcome, in input order: a slot is taken when the input is reached and
+    # filled when its report is under way (None until then)
+    outcomes: list[tuple[str | os.PathLike, str, Future] | None] = []
     recorded = 0  # how many of them are in run.reports / run.failures
 
     def record(path: str | os.PathLike, label: str, future: Future, quiet: bool) -> None:
@@ -305,8 +307,8 @@ def explain_paths(classifier: Classifier, paths: Sequence[str | os.PathLike],
     def collect(keep: int) -> None:
         """Record finished outcomes in input order, waiting while more than ``keep`` pend."""
         nonlocal recorded
-        while recorded < len(outcomes) and (len(outcomes) - recorded > keep
-                                            or outcomes[recorded][2].done()):
+        while (recorded < len(outcomes) and outcomes[recorded] is not None
+               and (len(outcomes) - recorded > keep or outcomes[recorded][2].done())):
             record(*outcomes[recorded], quiet=False)
             recorded += 1
             bar.update()
@@ -316,10 +318,12 @@ def explain_paths(classifier: Classifier, paths: Sequence[str | os.PathLike],
         for items in (run.reports, entries, run.failures, listed):
             items.clear()
         run.resumed = 0
-        for k, (path, label, future) in enumerate(outcomes):
-            if (future.done() and not future.cancelled()
-                    and isinstance(future.exception() or Exception(), Exception)):
-                record(path, label, future, quiet=k < recorded)
+        for k, outcome in enumerate(outcomes):
+            if outcome is None or not outcome[2].done() or outcome[2].cancelled():
+                continue
+            exc = outcome[2].exception()
+            if exc is None or isinstance(exc, (OSError, ValueError)):  # what record() handles
+                record(*outcome, quiet=k < recorded)
 
     bar = _progress(len(chosen), progress)
     started = time.perf_counter()
@@ -329,36 +333,41 @@ def explain_paths(classifier: Classifier, paths: Sequence[str | os.PathLike],
         decoded = _ahead(reader, _reader(classifier),
                          [paths[i] for i in chosen if i not in complete], 2 * CHUNK)
         for block in _chunks(chosen, CHUNK):
-            ready: list[tuple[str | os.PathLike, str, np.ndarray, np.ndarray]] = []
+            ready: list[tuple[int, str | os.PathLike, str, np.ndarray, np.ndarray]] = []
             for i in block:
                 path, name = paths[i], names[i]
                 bar.set_postfix_str(_short(Path(path).name), refresh=False)
+                slot = len(outcomes)
+                outcomes.append(None)
                 if i in complete:
-                    outcomes.append((path, name, _done(finished(Path(out) / name, path))))
+                    with about_input(path):
+                        outcomes[slot] = (path, name, _done(finished(Path(out) / name, path)))
                     continue
                 read = next(decoded)
                 if isinstance(read, ImageError):
                     listed_as = (_without(str(read), path, f"input {i + 1}") if anonymize
                                  else str(read))
-                    outcomes.append((path, name, _done(("failure", str(read), listed_as))))
+                    outcomes[slot] = (path, name, _done(("failure", str(read), listed_as)))
                     continue
                 original, fitted = read
                 if anonymize:
                     name = _distinct(anonymous_name(original), taken)
                     if resume and is_complete(Path(out) / name):
-                        outcomes.append((path, name, _done(finished(Path(out) / name, path))))
+                        with about_input(path):
+                            outcomes[slot] = (path, name,
+                                              _done(finished(Path(out) / name, path)))
                         continue
-                ready.append((path, name, original, fitted))
+                ready.append((slot, path, name, original, fitted))
             if ready:
-                block_name = (ready[0][0] if len(ready) == 1
-                              else f"{ready[0][0]} and the {len(ready) - 1} inputs after it")
+                block_name = (ready[0][1] if len(ready) == 1
+                              else f"{ready[0][1]} and the {len(ready) - 1} inputs after it")
                 with about_input(block_name):
-                    images = PreparedImage.load_many(classifier, [r[2] for r in ready],
-                                                     [str(r[0]) for r in ready],
-                                                     np.stack([r[3] for r in ready]))
+                    images = PreparedImage.load_many(classifier, [r[3] for r in ready],
+                                                     [str(r[1]) for r in ready],
+                                                     np.stack([r[4] for r in ready]))
                     results = explain_images(classifier, images, explainers, errors,
                                              [target] * len(images), order)
-                for (path, name, _, _), result in zip(ready, results):
+                for (slot, path, name, _, _), result in zip(ready, results):
                     with about_input(path):
                         if faithfulness:
                             result.faithfulness = measure_faithfulness(classifier, result,
@@ -370,8 +379,8 @@ def explain_paths(classifier: Classifier, paths: Sequence[str | os.PathLike],
                         if m not in errors and line not in run.warnings:
                             run.warnings.append(line)
                             say(f"warning: {path}: {line}")
-                    outcomes.append((path, name,
-                                    writers.submit(write, result, Path(out) / name, path)))
+                    outcomes[slot] = (path, name,
+                                      writers.submit(write, result, Path(out) / name, path))
             collect(keep=CHUNK)  # writing may lag the model by one block (memory: full-size maps)
         collect(keep=0)
     except KeyboardInterrupt:  # Ctrl-C: the finished reports are complete; record them, stop
