@@ -39,13 +39,17 @@ def test_ctrl_c_during_a_folder_run(tiny_model_path, tmp_path):
 
     images = tmp_path / "images"
     images.mkdir()
-    for i, im in enumerate(make_phantoms(12, 64, seed=1).images):
+    from xaixray.run.explanations import CHUNK
+
+    n = 40  # more than two blocks of a folder run, so that work is left after the first report
+    assert n > 2 * CHUNK
+    for i, im in enumerate(make_phantoms(n, 64, seed=1).images):
         cv2.imwrite(str(images / f"chest{i:02d}.png"), im)
     out = tmp_path / "out"
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
     proc = subprocess.Popen(
         [sys.executable, "-m", "xaixray", "explain", str(tiny_model_path), str(images),
-         "--out", str(out), "--methods", "gradcam,lime", "--num-samples", "300"],
+         "--out", str(out), "--methods", "gradcam,lime", "--num-samples", "600"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     try:
         deadline = time.monotonic() + 300
@@ -61,7 +65,7 @@ def test_ctrl_c_during_a_folder_run(tiny_model_path, tmp_path):
     assert proc.returncode == 130, (stdout, stderr)
     assert stderr.strip() == "xaixray explain: interrupted", stderr
     finished = _check_complete(out)
-    assert 1 <= len(finished) < 12
+    assert 1 <= len(finished) < n
     index = (out / "index.html").read_text()  # the finished reports, indexed
     assert "interrupted" in index and all(f'href="{n}/report.html"' in index for n in finished)
 
