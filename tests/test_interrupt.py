@@ -47,8 +47,13 @@ def test_ctrl_c_during_a_folder_run(tiny_model_path, tmp_path):
         cv2.imwrite(str(images / f"chest{i:02d}.png"), im)
     out = tmp_path / "out"
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    # as from a terminal: a job started in the background by a non-interactive shell (as CI
+    # may be) inherits SIGINT ignored, and Python then keeps ignoring it
+    as_in_a_terminal = ("import signal, sys; signal.signal(signal.SIGINT, "
+                        "signal.default_int_handler); from xaixray.cli import main; "
+                        "sys.exit(main(sys.argv[1:]))")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "xaixray", "explain", str(tiny_model_path), str(images),
+        [sys.executable, "-c", as_in_a_terminal, "explain", str(tiny_model_path), str(images),
          "--out", str(out), "--methods", "gradcam,lime", "--num-samples", "600"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     try:
