@@ -459,25 +459,9 @@ def test_importing_explainers_plots_and_reports_stays_light():
 
 
 # ---------------------------------------------------------------------- the packages' own way
-def _lime_and_shap_model(channels: int):
-    import keras
-    from keras import layers
-
-    from xaixray import Classifier
-
-    keras.utils.set_random_seed(1)
-    model = keras.Sequential([
-        keras.Input((20, 20, channels)),
-        layers.Conv2D(4, 3, activation="tanh"),
-        layers.GlobalAveragePooling2D(),
-        layers.Dense(1, activation="sigmoid"),
-    ])
-    return Classifier.from_keras(model)
-
-
 @pytest.mark.parametrize("channels", [1, 3])
 def test_masked_prediction_equals_predicting_the_masked_images(channels):
-    clf = _lime_and_shap_model(channels)
+    clf = tiny_model("sigmoid", size=20, channels=channels)
     rng = np.random.default_rng(0)
     image, fill = (rng.random((20, 20, channels), dtype=np.float32) for _ in range(2))
     keep = rng.random((70, 20, 20)) > 0.5
@@ -496,7 +480,7 @@ def test_shap_equals_the_shap_packages_own_image_masker(channels):
 
     from xaixray.explainers import SHAP
 
-    clf = _lime_and_shap_model(channels)
+    clf = tiny_model("sigmoid", size=20, channels=channels)
     gray = (np.random.default_rng(2).random((20, 20)) * 255).astype(np.uint8)
     ours = SHAP(clf, max_evals=200, seed=4).explain(gray, targets=1)[0]
     x = (clf.preprocessing.prepare([gray])[0][..., :1] * 255).astype(np.float32)
@@ -522,7 +506,7 @@ def test_lime_equals_the_lime_packages_own_sampling(channels):
     from xaixray.explainers import LIME
     from xaixray.explainers.lime import slic_segments
 
-    clf = _lime_and_shap_model(channels)
+    clf = tiny_model("sigmoid", size=20, channels=channels)
     gray = (np.random.default_rng(5).random((20, 20)) * 255).astype(np.uint8)
     ours = LIME(clf, num_samples=150, seed=6, n_segments=12).explain(gray, targets=1)[0]
     prepared = clf.preprocessing.prepare([gray])[0]
