@@ -17,6 +17,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "xaixray"
 LAYERS: list[set[str]] = [
     {"errors", "files", "labels", "version", "bundled"},
     {"imaging"},
+    {"anatomy"},
     {"preprocessing"},
     {"classifier"},
     {"models"},

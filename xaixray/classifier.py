@@ -27,6 +27,7 @@ from .errors import ModelError, one_line
 from .files import atomic_path, to_json
 from .imaging import ImageLike, as_image_list
 from .labels import CLASS_NAMES, positive_index
+from .preprocessing import FIELDS as PREPROCESSING_FIELDS
 from .preprocessing import Preprocessing, infer_from_input_shape
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -127,6 +128,7 @@ class Classifier:
         scaling: str | None = None,
         layout: str | None = None,
         equalize: str | None = None,
+        crop: str | None = None,
         class_names: Sequence[str] | None = None,
         threshold: float | None = None,
         name: str | None = None,
@@ -136,7 +138,7 @@ class Classifier:
 
         Input size, channels and layout are inferred from the model's input shape and the output
         kind (one sigmoid unit or a softmax) from its output; scaling defaults to ``"unit"``
-        ([0, 1], as in the seed documents) and equalize to ``"none"``; class names to
+        ([0, 1], as in the seed documents), equalize and crop to ``"none"``; class names to
         ``("NORMAL", "PNEUMONIA")`` for two outputs (one sigmoid unit is the probability of the
         second name). Every keyword overrides what was inferred: a model whose first output is
         PNEUMONIA needs ``class_names=("PNEUMONIA", "NORMAL")``.
@@ -144,7 +146,7 @@ class Classifier:
         shape = _input_shape(model)
         pre = infer_from_input_shape(shape).replace(
             input_size=input_size, channels=channels, scaling=scaling, layout=layout,
-            equalize=equalize,
+            equalize=equalize, crop=crop,
         )
         _check_matches(pre, shape)
         n_out = _output_units(model)
@@ -161,7 +163,7 @@ class Classifier:
 
         Files written by xaixray carry their preprocessing, class names and threshold; for other
         files these are inferred as in :meth:`from_keras`. ``overrides`` (``input_size``,
-        ``channels``, ``scaling``, ``layout``, ``equalize``, ``class_names``,
+        ``channels``, ``scaling``, ``layout``, ``equalize``, ``crop``, ``class_names``,
         ``positive_class``, ``threshold``, ``name``) win over both.
 
         Keras safe mode is on: a file holding Python code that would run on loading (a
@@ -188,7 +190,7 @@ class Classifier:
             return cls.from_keras(model, **{"name": Path(path).stem, **_drop_none(overrides)})
         pre = Preprocessing.from_dict(meta["preprocessing"]).replace(
             **{k: overrides.get(k)
-               for k in ("input_size", "channels", "scaling", "layout", "equalize")}
+               for k in PREPROCESSING_FIELDS}
         )
         _check_matches(pre, _input_shape(model))
         names = tuple(overrides.get("class_names") or meta.get("class_names", CLASS_NAMES))

@@ -5,8 +5,10 @@ layout — and is saved with every model xaixray writes. Two steps, used by pred
 every explainer alike:
 
 1. :meth:`Preprocessing.fit` (NumPy/OpenCV): any ``uint8`` image → ``(h, w, c)`` ``uint8`` at the
-   model's size and channel count, optionally contrast-equalised. Explainers perturb images in
-   this *model frame*.
+   model's size and channel count, optionally cropped to the lungs first and contrast-equalised
+   after. Explainers perturb images in this *model frame*; :meth:`Preprocessing.map_to_original`
+   and :meth:`Preprocessing.map_to_model` carry maps between it and the original image's frame
+   (the inverse of the crop and the resize).
 2. :meth:`Preprocessing.to_model_input` (Keras ops, so it runs inside ``tf.function`` and
    ``tf.data``): a ``float32`` batch in [0, 1] → the model's scaling and layout.
 """
@@ -19,8 +21,9 @@ from typing import Any
 
 import numpy as np
 
+from .anatomy import Box, lung_box
 from .errors import ModelError
-from .imaging import ImageLike, load_image
+from .imaging import ImageLike, load_image, resize_map
 
 SCALINGS = {
     "unit": "pixels / 255, in [0, 1] (the seeds' custom models)",
@@ -35,10 +38,18 @@ EQUALIZATIONS = {
     "clahe": "contrast-limited adaptive histogram equalisation (OpenCV CLAHE, clip 2.0, 8x8 "
              "tiles) at the model's input size: evens out exposure and contrast between scanners",
 }
+CROPS = {
+    "none": "the whole image",
+    "lungs": "the box around both lung fields (xaixray.anatomy.lung_box) before resizing: every "
+             "image framed the same way, whatever the film's framing",
+}
 LAYOUTS = {
     "image": "(height, width, channels)",
     "rows": "(height, width * channels): each image row is one LSTM time step (seed 001)",
 }
+
+
+FIELDS = ("input_size", "channels", "scaling", "layout", "equalize", "crop")
 
 
 @dataclass(frozen=True)
@@ -57,6 +68,8 @@ class Preprocessing:
         One of :data:`LAYOUTS`.
     equalize
         One of :data:`EQUALIZATIONS`, applied after resizing (``"none"`` for every seed model).
+    crop
+        One of :data:`CROPS`, applied before resizing (``"none"`` for every seed model).
     """
 
     input_size: tuple[int, int] = (224, 224)
@@ -64,6 +77,7 @@ class Preprocessing:
     scaling: str = "unit"
     layout: str = "image"
     equalize: str = "none"
+    crop: str = "none"
 
     def __post_init__(self) -> None:
         size = tuple(int(s) for s in self.input_size)
@@ -79,6 +93,8 @@ class Preprocessing:
         if self.equalize not in EQUALIZATIONS:
             raise ModelError(f"unknown equalize {self.equalize!r}; choose from "
                              f"{sorted(EQUALIZATIONS)}")
+        if self.crop not in CROPS:
+            raise ModelError(f"unknown crop {self.crop!r}; choose from {sorted(CROPS)}")
         if self.scaling in ("caffe", "torch") and self.channels != 3:
             raise ModelError(f"scaling {self.scaling!r} needs 3 channels")
 
@@ -97,10 +113,22 @@ class Preprocessing:
         return (h, w, self.channels)
 
     # ------------------------------------------------------------------ step 1: NumPy
-    def fit(self, image: np.ndarray) -> np.ndarray:
-        """Resize (and equalise) a ``uint8`` ``(H, W)``/``(H, W, 3)`` image to ``(h, w, c)``."""
+    def crop_box(self, image: np.ndarray) -> Box | None:
+        """The part of ``image`` the model sees, ``(top, bottom, left, right)``; ``None``: all."""
+        if self.crop == "lungs":
+            return lung_box(image)
+        return None
+
+    def fit(self, image: np.ndarray, box: Box | None = None) -> np.ndarray:
+        """Crop, resize (and equalise) a ``uint8`` ``(H, W)``/``(H, W, 3)`` image to ``(h, w, c)``.
+
+        ``box`` is :meth:`crop_box` of ``image`` when already computed.
+        """
         import cv2
 
+        if self.crop != "none":
+            top, bottom, left, right = self.crop_box(image) if box is None else box
+            image = image[top:bottom, left:right]
         h, w = self.input_size
         if image.ndim == 3 and self.channels == 1:
             image = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
@@ -117,12 +145,43 @@ class Preprocessing:
                 out = np.repeat(out, 3, axis=2)
         return out
 
-    def prepare(self, images: Iterable[ImageLike]) -> np.ndarray:
-        """Load and fit images: a ``float32`` batch ``(n, h, w, c)`` in [0, 1]."""
-        batch = [self.fit(load_image(im)) for im in images]
+    def prepare(self, images: Iterable[ImageLike],
+                boxes: Sequence[Box | None] | None = None) -> np.ndarray:
+        """Load and fit images: a ``float32`` batch ``(n, h, w, c)`` in [0, 1].
+
+        ``boxes``: each image's :meth:`crop_box`, when already computed.
+        """
+        images = list(images)
+        boxes = [None] * len(images) if boxes is None else list(boxes)
+        batch = [self.fit(load_image(im), box) for im, box in zip(images, boxes, strict=True)]
         if not batch:
             return np.zeros((0, *self.image_shape), np.float32)
         return np.stack(batch).astype(np.float32) / 255.0
+
+    # ------------------------------------------------------------------ maps between frames
+    def map_to_original(self, heatmap: np.ndarray, shape: tuple[int, int],
+                        box: Box | None = None, nearest: bool = False,
+                        outside: float = 0.0) -> np.ndarray:
+        """A model-frame map ``(h, w)`` in the original image's frame ``shape`` ``(H, W)``.
+
+        The inverse of :meth:`fit`'s resize and crop: the map is resized onto ``box`` (the
+        whole image when ``None``) and the rest, which the model never saw, is ``outside``.
+        ``nearest`` keeps label maps (superpixels) labels.
+        """
+        if box is None:
+            return resize_map(heatmap, shape, nearest=nearest)
+        top, bottom, left, right = box
+        out = np.full(tuple(shape), outside, dtype=heatmap.dtype)
+        out[top:bottom, left:right] = resize_map(heatmap, (bottom - top, right - left),
+                                                 nearest=nearest)
+        return out
+
+    def map_to_model(self, heatmap: np.ndarray, box: Box | None = None) -> np.ndarray:
+        """An original-frame map ``(H, W)`` in the model frame: :meth:`fit`'s crop and resize."""
+        if box is not None:
+            top, bottom, left, right = box
+            heatmap = heatmap[top:bottom, left:right]
+        return resize_map(heatmap, self.input_size)
 
     # ------------------------------------------------------------------ step 2: Keras ops
     def to_model_input(self, batch: Any) -> Any:
@@ -161,8 +220,7 @@ class Preprocessing:
 
     @classmethod
     def from_dict(cls, d: dict) -> Preprocessing:
-        known = {k: d[k] for k in ("input_size", "channels", "scaling", "layout", "equalize")
-                 if k in d}
+        known = {k: d[k] for k in FIELDS if k in d}
         return cls(**known)
 
     def replace(self, **changes: Any) -> Preprocessing:

@@ -77,13 +77,15 @@ def class_names_arg(text: str) -> tuple[str, ...]:
 
 def add_model_overrides(parser: argparse.ArgumentParser) -> None:
     """Flags that say what cannot be inferred from a foreign .keras file."""
-    from ..preprocessing import EQUALIZATIONS, LAYOUTS, SCALINGS
+    from ..preprocessing import CROPS, EQUALIZATIONS, LAYOUTS, SCALINGS
 
     g = parser.add_argument_group("model (for files not written by xaixray)")
     g.add_argument("--scaling", choices=sorted(SCALINGS), help="pixel scaling the model expects")
     g.add_argument("--layout", choices=sorted(LAYOUTS), help="image, or rows for a row-LSTM")
     g.add_argument("--equalize", choices=sorted(EQUALIZATIONS),
                    help="contrast equalisation the model was trained with (default none)")
+    g.add_argument("--crop", choices=sorted(CROPS),
+                   help="crop the model was trained with (default none)")
     g.add_argument("--channels", type=int, choices=(1, 3))
     g.add_argument("--input-size", type=input_size, metavar="HxW")
     g.add_argument("--class-names", type=class_names_arg, metavar="A,B",
@@ -104,7 +106,7 @@ def load_classifier(args: argparse.Namespace):
     from ..classifier import Classifier
 
     overrides = {k: getattr(args, k, None)
-                 for k in ("scaling", "layout", "equalize", "channels", "input_size",
+                 for k in ("scaling", "layout", "equalize", "crop", "channels", "input_size",
                            "threshold", "class_names")}
     overrides["positive_class"] = getattr(args, "positive", None)
     return Classifier.load(args.model, unsafe=bool(getattr(args, "unsafe", False)),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..preprocessing import EQUALIZATIONS
+from ..preprocessing import CROPS, EQUALIZATIONS
 from .common import existing_path, input_size
 
 
@@ -32,6 +32,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--channels", type=int, choices=(1, 3))
     p.add_argument("--equalize", choices=sorted(EQUALIZATIONS),
                    help="contrast equalisation saved with the model (default: the architecture's)")
+    p.add_argument("--crop", choices=sorted(CROPS),
+                   help="crop before resizing, saved with the model: 'lungs' frames every image "
+                        "by the box around its lung fields (default: the architecture's, none)")
     p.add_argument("--no-augment", action="store_true", help="turn augmentation off")
     p.add_argument("--robust-augment", action="store_true",
                    help="add brightness, contrast and sharpness jitter to the augmentation")
@@ -85,7 +88,8 @@ def run(args: argparse.Namespace) -> int:
           f"validation: {len(val_set)} images {val_set.counts()}"
           + ("" if args.val else " (grouped by patient)"))
     options = {"input_size": args.input_size, "channels": args.channels, "seed": args.seed,
-               "equalize": args.equalize, "learning_rate": args.learning_rate}
+               "equalize": args.equalize, "crop": args.crop,
+               "learning_rate": args.learning_rate}
     if arch.transfer:
         options["weights"] = weights
     strategy = distribution_strategy(args.strategy)

@@ -16,9 +16,10 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from ..anatomy import Box
 from ..classifier import Classifier
 from ..errors import ExplainerError
-from ..imaging import ImageLike, as_image_list, describe, load_image, resize_map
+from ..imaging import ImageLike, as_image_list, describe, load_image
 from .results import Explanation, Target
 
 
@@ -38,6 +39,9 @@ class PreparedImage:
         The predicted class index (``classifier.decide``).
     source
         A short description of the input.
+    box
+        The part of ``original`` the model sees (``preprocessing.crop_box``), ``None`` for all
+        of it.
     """
 
     original: np.ndarray
@@ -45,6 +49,7 @@ class PreparedImage:
     probabilities: np.ndarray
     predicted: int
     source: str
+    box: Box | None = None
 
     @classmethod
     def load(cls, classifier: Classifier, image: ImageLike) -> PreparedImage:
@@ -67,12 +72,24 @@ class PreparedImage:
             ``classifier.preprocessing.prepare(originals)``, when already computed (folder runs
             compute it in the thread that reads the files).
         """
+        pre = classifier.preprocessing
+        boxes = [pre.crop_box(o) for o in originals]
         if prepared is None:
-            prepared = classifier.preprocessing.prepare(originals)
+            prepared = pre.prepare(originals, boxes)
         proba = np.asarray(classifier.predict_proba_prepared(prepared), np.float64)
         predicted = classifier.decide(proba)
-        return [cls(o, x, p, int(k), str(s))
-                for o, x, p, k, s in zip(originals, prepared, proba, predicted, sources)]
+        return [cls(o, x, p, int(k), str(s), b)
+                for o, x, p, k, s, b in zip(originals, prepared, proba, predicted, sources, boxes)]
+
+    def to_original(self, heatmap: np.ndarray, preprocessing: Any, nearest: bool = False,
+                    outside: float = 0.0) -> np.ndarray:
+        """A model-frame map in this image's original frame (the inverse of crop and resize)."""
+        return preprocessing.map_to_original(heatmap, self.original.shape[:2], self.box,
+                                             nearest=nearest, outside=outside)
+
+    def to_model(self, heatmap: np.ndarray, preprocessing: Any) -> np.ndarray:
+        """An original-frame map of this image in its model frame (crop and resize)."""
+        return preprocessing.map_to_model(heatmap, self.box)
 
 
 class Explainer:
@@ -159,8 +176,7 @@ class Explainer:
         out = []
         for image, t, (heat, extras), own in zip(images, chosen, attributed, shared):
             start = time.perf_counter()
-            heat, extras = self._to_original(np.asarray(heat, np.float32), extras,
-                                             image.original.shape[:2])
+            heat, extras = self._to_original(np.asarray(heat, np.float32), extras, image)
             heat = np.nan_to_num(heat, nan=0.0, posinf=0.0, neginf=0.0).astype(np.float32)
             out.append(Explanation(
                 method=self.name,
@@ -201,9 +217,10 @@ class Explainer:
         return [self._attribute(x, t) for x, t in zip(prepared, targets)]
 
     def _to_original(self, heatmap: np.ndarray, extras: dict,
-                     shape: tuple[int, int]) -> tuple[np.ndarray, dict]:
-        """Bring a model-frame heatmap to the original frame (bilinear by default)."""
-        return resize_map(heatmap, shape), extras
+                     image: PreparedImage) -> tuple[np.ndarray, dict]:
+        """Bring a model-frame heatmap to ``image``'s original frame (bilinear, 0 outside a
+        crop)."""
+        return image.to_original(heatmap, self.classifier.preprocessing), extras
 
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.params.items())

@@ -17,8 +17,7 @@ import numpy as np
 
 from ..classifier import Classifier
 from ..errors import ExplainerError
-from ..imaging import resize_map
-from .base import DEFAULT_OUTPUT, Explainer, check_output, is_gray
+from .base import DEFAULT_OUTPUT, Explainer, PreparedImage, check_output, is_gray
 
 Segmentation = Callable[[np.ndarray], np.ndarray]
 """``f(gray (h, w) float in [0, 1]) -> int labels (h, w)``."""
@@ -127,18 +126,21 @@ class LIME(Explainer):
         return heat, extras
 
     def _to_original(self, heatmap: np.ndarray, extras: dict,
-                     shape: tuple[int, int]) -> tuple[np.ndarray, dict]:
-        segments = resize_map(extras["segments"], shape, nearest=True)
+                     image: PreparedImage) -> tuple[np.ndarray, dict]:
+        # outside a crop, segment -1: no superpixel, no weight
+        segments = image.to_original(extras["segments"], self.classifier.preprocessing,
+                                     nearest=True, outside=-1)
         return paint(segments, extras["weights"]), {**extras, "segments": segments}
 
 
 def paint(segments: np.ndarray, weights: dict[int, float]) -> np.ndarray:
-    """A ``float32`` map with each superpixel set to its weight (0 where none)."""
-    lut = np.zeros(int(segments.max()) + 1, np.float32)
+    """A ``float32`` map with each superpixel set to its weight (0 where none, and where the
+    segment is negative: outside the part of the image the model sees)."""
+    lut = np.zeros(int(segments.max()) + 2, np.float32)  # the last entry: segment -1
     for s, w in weights.items():
-        if 0 <= s < lut.size:
+        if 0 <= s < lut.size - 1:
             lut[s] = w
-    return lut[segments]
+    return lut[np.maximum(segments, -1)]
 
 
 def _callable_name(fn: Any) -> str | None:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..anatomy import Box
 from ..classifier import Classifier
 from ..errors import ExplainerError
 from ..explainers import PreparedImage, Target, resolve_target
-from ..imaging import ImageLike, resize_map
+from ..imaging import ImageLike, load_image, resize_map
 
 
 def model_frame(classifier: Classifier, image: ImageLike | PreparedImage) -> np.ndarray:
@@ -29,14 +30,35 @@ def model_frame(classifier: Classifier, image: ImageLike | PreparedImage) -> np.
     return classifier.preprocessing.prepare([image])[0]
 
 
-def map_on_grid(heatmap: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
-    """A 2-D map resampled to ``shape`` (area-averaged when shrinking), non-finite values as 0."""
+def crop_box_of(classifier: Classifier, image: ImageLike | PreparedImage) -> Box | None:
+    """Where the model frame sits in the original image (see :func:`model_frame`'s inputs).
+
+    ``None`` for the whole image, and for an image given already in the model frame.
+    """
+    if isinstance(image, PreparedImage):
+        return image.box
+    if classifier.preprocessing.crop == "none" or (
+            isinstance(image, np.ndarray) and np.issubdtype(image.dtype, np.floating)):
+        return None
+    return classifier.preprocessing.crop_box(load_image(image))
+
+
+def map_on_grid(heatmap: np.ndarray, shape: tuple[int, int], box: Box | None = None
+                ) -> np.ndarray:
+    """A 2-D map resampled to ``shape`` (area-averaged when shrinking), non-finite values as 0.
+
+    ``box`` (an original-frame map's crop box) is cut out first, so that the map lands on the
+    model frame as the image did (:meth:`~xaixray.preprocessing.Preprocessing.map_to_model`).
+    """
     heat = np.asarray(heatmap, np.float32)
     if heat.ndim == 3 and heat.shape[-1] == 1:
         heat = heat[..., 0]
     if heat.ndim != 2:
         raise ExplainerError(f"a heatmap must be 2-D (height, width), got shape {heat.shape}")
     heat = np.nan_to_num(heat, nan=0.0, posinf=0.0, neginf=0.0)
+    if box is not None:
+        top, bottom, left, right = box
+        heat = heat[top:bottom, left:right]
     return resize_map(heat, shape).astype(np.float32)
 
 

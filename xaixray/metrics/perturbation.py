@@ -37,11 +37,12 @@ from typing import Any
 
 import numpy as np
 
+from ..anatomy import Box
 from ..classifier import Classifier
 from ..errors import ExplainerError
 from ..explainers import PreparedImage, Target
 from ..imaging import ImageLike
-from .inputs import class_scores, map_on_grid, model_frame, target_index
+from .inputs import class_scores, crop_box_of, map_on_grid, model_frame, target_index
 
 KINDS = ("deletion", "insertion")
 STEPS = 25
@@ -190,7 +191,8 @@ def perturbation_curves(classifier: Classifier, image: ImageLike | PreparedImage
                         removal: str = "blur", blur_sigma: float = BLUR_SIGMA,
                         grid: int | None = GRID, score: str = "probability",
                         n_random: int = N_RANDOM, seed: int = 0,
-                        batch_size: int = 64) -> dict[str, dict[str, Curve]]:
+                        batch_size: int = 64, box: Box | None = None
+                        ) -> dict[str, dict[str, Curve]]:
     """Deletion and insertion curves for several maps of one image, against random rankings.
 
     The random curves are computed once and shared by every map.
@@ -225,6 +227,10 @@ def perturbation_curves(classifier: Classifier, image: ImageLike | PreparedImage
         Seeds the random rankings and the order of ties.
     batch_size
         Images per forward pass.
+    box
+        Where the model frame sits in the maps' original frame, for a model that crops
+        (:attr:`PreparedImage.box <xaixray.explainers.PreparedImage>`); found from ``image``
+        when it is a prepared or original image.
 
     Returns
     -------
@@ -237,6 +243,7 @@ def perturbation_curves(classifier: Classifier, image: ImageLike | PreparedImage
     if int(n_random) < 1:
         raise ExplainerError(f"n_random must be at least 1, got {n_random}")
     prepared = model_frame(classifier, image)
+    box = crop_box_of(classifier, image) if box is None else box
     t = target_index(classifier, prepared, target)
     removed = removed_image(prepared, removal, blur_sigma)
     fractions = step_fractions(steps)
@@ -249,7 +256,7 @@ def perturbation_curves(classifier: Classifier, image: ImageLike | PreparedImage
 
     random_ranks = [np.random.default_rng([int(seed), 1, i]).permutation(n_cells)
                     for i in range(int(n_random))]
-    map_ranks = {name: cell_ranks(map_on_grid(heat, shape), cells, n_cells, seed)
+    map_ranks = {name: cell_ranks(map_on_grid(heat, shape, box), cells, n_cells, seed)
                  for name, heat in heatmaps.items()}
     # every curve's images scored in one call: large batches, one trip through the model
     runs = [(kind, None, r) for kind in kinds for r in random_ranks]

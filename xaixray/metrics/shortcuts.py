@@ -22,28 +22,13 @@ from typing import Any
 
 import numpy as np
 
+from ..anatomy import body_mask, grid_shape
 from ..imaging import resize_map
 
 BAND = 0.08
-GRID = 256
 BORDER_WARN = 0.5
 OUTSIDE_WARN = 0.25
 ENRICHMENT_WARN = 1.5
-
-
-def _gray(image: np.ndarray) -> np.ndarray:
-    g = np.asarray(image, np.float32)
-    if g.ndim == 3:
-        g = g.mean(axis=-1)
-    if g.ndim != 2:
-        raise ValueError(f"an image must be 2-D or (H, W, 3), got shape {np.shape(image)}")
-    return g
-
-
-def _grid_shape(shape: tuple[int, int], grid: int = GRID) -> tuple[int, int]:
-    h, w = shape
-    scale = min(1.0, grid / max(h, w))
-    return max(1, round(h * scale)), max(1, round(w * scale))
 
 
 def border_band(shape: tuple[int, int], band: float = BAND) -> np.ndarray:
@@ -55,30 +40,6 @@ def border_band(shape: tuple[int, int], band: float = BAND) -> np.ndarray:
     inner = np.zeros((h, w), bool)
     inner[bh:h - bh, bw:w - bw] = True
     return ~inner
-
-
-def body_mask(image: np.ndarray, grid: int | None = GRID) -> np.ndarray:
-    """Boolean mask of the body in an X-ray (``True`` inside), in the image's frame.
-
-    Otsu threshold of the image smoothed with a Gaussian (sigma 1% of the shorter side), the
-    largest connected component above it, and that component's convex hull. Computed on a grid
-    of at most ``grid`` px (``None``: full resolution) and resampled back.
-    """
-    from skimage.filters import gaussian, threshold_otsu
-    from skimage.measure import label
-    from skimage.morphology import convex_hull_image
-
-    gray = _gray(image)
-    small = resize_map(gray, _grid_shape(gray.shape, grid)) if grid else gray
-    small = gaussian(small, sigma=max(1.0, 0.01 * min(small.shape)), preserve_range=True)
-    if np.ptp(small) == 0:
-        return np.ones(gray.shape, bool)
-    labels = label(small > threshold_otsu(small))
-    if labels.max() == 0:
-        return np.ones(gray.shape, bool)
-    largest = np.argmax(np.bincount(labels.ravel())[1:]) + 1
-    body = convex_hull_image(labels == largest)
-    return resize_map(body, gray.shape, nearest=True) if body.shape != gray.shape else body
 
 
 def positive_share(heatmap: np.ndarray, region: np.ndarray) -> float | None:
@@ -159,4 +120,4 @@ def _on_grid(heatmap: np.ndarray) -> np.ndarray:
     h = np.nan_to_num(np.asarray(heatmap, np.float32))
     if h.ndim != 2:
         raise ValueError(f"a heatmap must be 2-D (height, width), got shape {h.shape}")
-    return resize_map(h, _grid_shape(h.shape))
+    return resize_map(h, grid_shape(h.shape))

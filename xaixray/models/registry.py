@@ -97,6 +97,7 @@ def build(
     input_size: tuple[int, int] | None = None,
     channels: int | None = None,
     equalize: str | None = None,
+    crop: str | None = None,
     weights: str | None = "imagenet",
     learning_rate: float | None = None,
     loss: str | None = None,
@@ -109,8 +110,9 @@ def build(
     ----------
     name
         One of :func:`available`.
-    input_size, channels, equalize
-        Override the documented input size / channels / contrast equalisation.
+    input_size, channels, equalize, crop
+        Override the documented input size / channels / contrast equalisation / crop (see
+        :data:`xaixray.preprocessing.CROPS`).
     weights
         Transfer models only: ``"imagenet"`` (downloaded by Keras; needs network access),
         ``None`` (random initialisation) or the path of a local weights file.
@@ -125,7 +127,7 @@ def build(
 
     arch = get(name)
     pre = arch.preprocessing.replace(input_size=input_size, channels=channels,
-                                     equalize=equalize)
+                                     equalize=equalize, crop=crop)
     if seed is not None:
         keras.utils.set_random_seed(seed)
     kwargs = dict(options)
