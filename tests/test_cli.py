@@ -123,7 +123,7 @@ def test_unexpected_errors_are_one_line_naming_the_input(tiny_model_path, tmp_pa
     image = tmp_path / "chest.png"
     cv2.imwrite(str(image), np.zeros((40, 40), np.uint8))
 
-    def broken(self, image):
+    def broken(self, image, box=None):
         raise RuntimeError("boom\nsecond line")
 
     monkeypatch.setattr(Preprocessing, "fit", broken)
