@@ -128,3 +128,22 @@ def test_crop_is_saved_with_the_model(tmp_path, tiny_classifier):
     assert Classifier.load(tmp_path / "crop.keras", crop="none").preprocessing.crop == "none"
     with pytest.raises(Exception, match="unknown crop"):
         Preprocessing(crop="thorax")
+
+
+def test_reports_say_what_part_the_model_sees(rng, tiny_classifier):
+    from matplotlib.patches import Rectangle
+
+    import xaixray
+    from xaixray import Classifier
+    from xaixray.reports import report_dict
+
+    image = off_centre_xray(rng)
+    for crop, has_box in (("lungs", True), ("none", False)):
+        clf = Classifier(tiny_classifier.model, tiny_classifier.preprocessing.replace(crop=crop),
+                         tiny_classifier.class_names, 0.5, f"tiny-{crop}")
+        [result] = xaixray.explain(clf, [image], methods=("gradcam",))
+        box = report_dict(result)["image"]["model_box"]
+        assert box == (list(clf.preprocessing.crop_box(image)) if has_box else None)
+        fig = xaixray.plot_explanations(result)
+        dashed = [p for p in fig.axes[0].patches if isinstance(p, Rectangle)]
+        assert len(dashed) == int(has_box)

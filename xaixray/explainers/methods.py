@@ -109,7 +109,8 @@ def explain_images(classifier: Classifier, images: Sequence[PreparedImage],
     results = [ExplanationSet(
         source=im.source, image=im.original, probabilities=im.probabilities,
         prediction=im.predicted, class_names=tuple(classifier.class_names),
-        model=classifier.metadata(), errors=dict(errors or {}), methods=list(methods))
+        model=classifier.metadata(), errors=dict(errors or {}), methods=list(methods),
+        box=im.box)
         for im in images]
     for m, explainer in explainers.items():
         done = None  # LIME and SHAP: one image at a time anyway, so that a failure costs one

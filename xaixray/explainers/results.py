@@ -101,6 +101,10 @@ class ExplanationSet:
     faithfulness
         How faithful each map is (:func:`xaixray.metrics.faithfulness`), when it was measured,
         else ``None``.
+    box
+        The part of the image the model sees, ``(top, bottom, left, right)`` in pixels, when its
+        preprocessing crops (``crop="lungs"``); ``None`` for the whole image. The maps are 0
+        outside it.
     """
 
     source: str
@@ -114,6 +118,7 @@ class ExplanationSet:
     seconds: float = 0.0
     methods: list[str] = field(default_factory=list)
     faithfulness: dict | None = None
+    box: tuple[int, int, int, int] | None = None
 
     def __post_init__(self) -> None:
         if not self.methods:

@@ -141,6 +141,16 @@ def _plot_original(ax: Axes, slot: Axes, result: ExplanationSet, image: np.ndarr
     _clean(ax)
     name = _shorten(display_name(result.source), 34)
     ax.set_title(_plain(f"X-ray\n{name}"), fontsize=9)
+    if result.box is not None:  # the model crops: show what it sees (the maps are 0 outside)
+        from matplotlib.patches import Rectangle
+
+        top, bottom, left, right = result.box
+        scale = image.shape[0] / result.image.shape[0]
+        ax.add_patch(Rectangle((left * scale - 0.5, top * scale - 0.5), (right - left) * scale,
+                               (bottom - top) * scale, fill=False, edgecolor="#ffd000",
+                               linestyle="--", linewidth=1.2))
+        ax.text(0.5, 0.01, "dashed: what the model sees", color="#ffd000", fontsize=7,
+                ha="center", va="bottom", transform=ax.transAxes)
     slot.axis("off")
     probs = "\n".join(f"P({c}) = {p:.3f}" + ("  ← predicted" if i == result.prediction else "")
                       for i, (c, p) in enumerate(zip(result.class_names, result.probabilities)))

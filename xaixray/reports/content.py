@@ -40,7 +40,9 @@ def report_dict(result: ExplanationSet) -> dict[str, Any]:
         "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         "image": {"source": result.source, "name": display_name(result.source),
                   "height": h, "width": w,
-                  "channels": 1 if result.image.ndim == 2 else int(result.image.shape[2])},
+                  "channels": 1 if result.image.ndim == 2 else int(result.image.shape[2]),
+                  # the part the model sees, [top, bottom, left, right] px; null: all of it
+                  "model_box": None if result.box is None else [int(v) for v in result.box]},
         "model": result.model,
         "prediction": {"class": result.prediction_name, "index": result.prediction,
                        "probability": result.probability},
