@@ -101,7 +101,7 @@ def test_report_json_has_the_documented_keys(result, tmp_path):
             "probabilities", "methods", "agreement", "errors", "seconds", "files"} <= set(report)
     assert report["xaixray_version"] == __version__
     assert report["image"] == {"source": result.source, "name": result.source, "height": 80,
-                               "width": 70, "channels": 1}
+                               "width": 70, "channels": 1, "model_box": None}
     assert report["model"]["name"] == "tiny" and report["model"]["preprocessing"]["channels"] == 1
     assert report["prediction"]["class"] in ("NORMAL", "PNEUMONIA")
     assert list(report["methods"]) == ["gradcam", "lime", "shap"]

@@ -23,7 +23,8 @@ def report_dict(result: ExplanationSet) -> dict[str, Any]:
     """Everything a report says about one image, JSON-serialisable.
 
     Keys: ``xaixray_version``, ``report_format``, ``created``, ``image`` (source: the input as
-    given, a full path for files; name: what figures and pages show; height, width, channels),
+    given, a full path for files; name: what figures and pages show; height, width, channels;
+    model_box: the part the model sees, [top, bottom, left, right], null for all of it),
     ``model`` (name, preprocessing, class_names, positive_class, threshold, output_kind, info),
     ``prediction`` (class, index, probability), ``probabilities`` ({class: p}), ``methods``
     ({method: target, target_name, score, signed, params, seed, seconds, summary, details}),
