@@ -147,3 +147,24 @@ def test_reports_say_what_part_the_model_sees(rng, tiny_classifier):
         fig = xaixray.plot_explanations(result)
         dashed = [p for p in fig.axes[0].patches if isinstance(p, Rectangle)]
         assert len(dashed) == int(has_box)
+
+
+def test_faithfulness_curves_read_original_frame_maps_through_the_crop(rng, tiny_classifier):
+    from xaixray import Classifier
+    from xaixray.explainers import PreparedImage
+    from xaixray.metrics import perturbation_curves
+
+    clf = Classifier(tiny_classifier.model, tiny_classifier.preprocessing.replace(crop="lungs"),
+                     tiny_classifier.class_names, 0.5, "tiny-crop")
+    image = off_centre_xray(rng)
+    prepared = PreparedImage.load(clf, image)
+    # a ramp: every cell of the curves' grid has its own rank, which resampling keeps
+    model_map = np.add.outer(np.arange(32.0) * 32, np.arange(32.0)).astype(np.float32) / 1024
+    original_map = prepared.to_original(model_map, clf.preprocessing)
+    half = original_map[::2, ::2]                    # the same map at half the resolution
+    for img in (prepared, image, image.astype(np.float32)):   # prepared, uint8, float original
+        curves = perturbation_curves(clf, img, {"model": model_map, "original": original_map,
+                                                "half": half}, 0, steps=8, n_random=1)
+        for name in ("original", "half"):
+            np.testing.assert_allclose(curves[name]["deletion"].scores,
+                                       curves["model"]["deletion"].scores, atol=1e-6)

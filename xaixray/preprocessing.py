@@ -171,9 +171,10 @@ class Preprocessing:
         if box is None:
             return resize_map(heatmap, shape, nearest=nearest)
         top, bottom, left, right = box
-        out = np.full(tuple(shape), outside, dtype=heatmap.dtype)
-        out[top:bottom, left:right] = resize_map(heatmap, (bottom - top, right - left),
-                                                 nearest=nearest)
+        inside = resize_map(heatmap, (bottom - top, right - left), nearest=nearest)
+        dtype = np.result_type(inside.dtype, np.min_scalar_type(outside))
+        out = np.full(tuple(shape), outside, dtype=dtype)
+        out[top:bottom, left:right] = inside
         return out
 
     def map_to_model(self, heatmap: np.ndarray, box: Box | None = None) -> np.ndarray:

@@ -30,25 +30,36 @@ def model_frame(classifier: Classifier, image: ImageLike | PreparedImage) -> np.
     return classifier.preprocessing.prepare([image])[0]
 
 
-def crop_box_of(classifier: Classifier, image: ImageLike | PreparedImage) -> Box | None:
-    """Where the model frame sits in the original image (see :func:`model_frame`'s inputs).
+def _in_model_frame(classifier: Classifier, image: object) -> bool:
+    """Whether :func:`model_frame` takes ``image`` as already in the model frame."""
+    shape = classifier.preprocessing.image_shape
+    return (isinstance(image, np.ndarray) and np.issubdtype(image.dtype, np.floating)
+            and (image.shape == shape or (image.shape == shape[:2] and shape[2] == 1)))
 
-    ``None`` for the whole image, and for an image given already in the model frame.
+
+def crop_box_of(classifier: Classifier, image: ImageLike | PreparedImage
+                ) -> tuple[Box, tuple[int, int]] | None:
+    """Where the model frame sits in the original image: ``(box, original (H, W))``.
+
+    ``None`` when the model does not crop, and for an image given already in the model frame.
     """
     if isinstance(image, PreparedImage):
-        return image.box
-    if classifier.preprocessing.crop == "none" or (
-            isinstance(image, np.ndarray) and np.issubdtype(image.dtype, np.floating)):
+        return None if image.box is None else (image.box, image.original.shape[:2])
+    if classifier.preprocessing.crop == "none" or _in_model_frame(classifier, image):
         return None
-    return classifier.preprocessing.crop_box(load_image(image))
+    original = load_image(image)
+    box = classifier.preprocessing.crop_box(original)
+    return None if box is None else (box, original.shape[:2])
 
 
-def map_on_grid(heatmap: np.ndarray, shape: tuple[int, int], box: Box | None = None
-                ) -> np.ndarray:
+def map_on_grid(heatmap: np.ndarray, shape: tuple[int, int],
+                crop: tuple[Box, tuple[int, int]] | None = None) -> np.ndarray:
     """A 2-D map resampled to ``shape`` (area-averaged when shrinking), non-finite values as 0.
 
-    ``box`` (an original-frame map's crop box) is cut out first, so that the map lands on the
-    model frame as the image did (:meth:`~xaixray.preprocessing.Preprocessing.map_to_model`).
+    ``crop`` (:func:`crop_box_of` of the image the map belongs to) is cut out first, scaled to
+    the map's resolution, so that an original-frame map lands on the model frame as the image
+    did (:meth:`~xaixray.preprocessing.Preprocessing.map_to_model`). A map of exactly ``shape``
+    is taken as already in the model frame.
     """
     heat = np.asarray(heatmap, np.float32)
     if heat.ndim == 3 and heat.shape[-1] == 1:
@@ -56,9 +67,12 @@ def map_on_grid(heatmap: np.ndarray, shape: tuple[int, int], box: Box | None = N
     if heat.ndim != 2:
         raise ExplainerError(f"a heatmap must be 2-D (height, width), got shape {heat.shape}")
     heat = np.nan_to_num(heat, nan=0.0, posinf=0.0, neginf=0.0)
-    if box is not None:
-        top, bottom, left, right = box
-        heat = heat[top:bottom, left:right]
+    if crop is not None and (heat.shape != tuple(shape) or heat.shape == tuple(crop[1])):
+        (top, bottom, left, right), (h, w) = crop
+        sy, sx = heat.shape[0] / h, heat.shape[1] / w
+        t, b = int(top * sy), max(int(top * sy) + 1, round(bottom * sy))
+        lft, r = int(left * sx), max(int(left * sx) + 1, round(right * sx))
+        heat = heat[t:b, lft:r]
     return resize_map(heat, shape).astype(np.float32)
 
 

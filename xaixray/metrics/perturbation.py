@@ -191,7 +191,8 @@ def perturbation_curves(classifier: Classifier, image: ImageLike | PreparedImage
                         removal: str = "blur", blur_sigma: float = BLUR_SIGMA,
                         grid: int | None = GRID, score: str = "probability",
                         n_random: int = N_RANDOM, seed: int = 0,
-                        batch_size: int = 64, box: Box | None = None
+                        batch_size: int = 64,
+                        crop: tuple[Box, tuple[int, int]] | None = None
                         ) -> dict[str, dict[str, Curve]]:
     """Deletion and insertion curves for several maps of one image, against random rankings.
 
@@ -205,7 +206,9 @@ def perturbation_curves(classifier: Classifier, image: ImageLike | PreparedImage
         A :class:`~xaixray.explainers.PreparedImage`, a ``float32`` model-frame image
         ``(h, w, c)``, or anything :func:`~xaixray.load_image` reads.
     heatmaps
-        ``{name: map}``; each 2-D map in any frame (it is resampled to the model frame).
+        ``{name: map}``; each 2-D map in the original image's frame at any resolution (it is
+        cropped and resampled to the model frame as the image was), or exactly in the model
+        frame.
         Higher values mean "more important for the target".
     target
         Class index or name; ``None`` is the predicted class.
@@ -227,10 +230,10 @@ def perturbation_curves(classifier: Classifier, image: ImageLike | PreparedImage
         Seeds the random rankings and the order of ties.
     batch_size
         Images per forward pass.
-    box
-        Where the model frame sits in the maps' original frame, for a model that crops
-        (:attr:`PreparedImage.box <xaixray.explainers.PreparedImage>`); found from ``image``
-        when it is a prepared or original image.
+    crop
+        For a model that crops: ``(box, (H, W))``, where the model frame sits in the original
+        image (:func:`~xaixray.metrics.inputs.crop_box_of`); found from ``image`` when it is a
+        prepared or original image.
 
     Returns
     -------
@@ -243,7 +246,7 @@ def perturbation_curves(classifier: Classifier, image: ImageLike | PreparedImage
     if int(n_random) < 1:
         raise ExplainerError(f"n_random must be at least 1, got {n_random}")
     prepared = model_frame(classifier, image)
-    box = crop_box_of(classifier, image) if box is None else box
+    crop = crop_box_of(classifier, image) if crop is None else crop
     t = target_index(classifier, prepared, target)
     removed = removed_image(prepared, removal, blur_sigma)
     fractions = step_fractions(steps)
@@ -256,7 +259,7 @@ def perturbation_curves(classifier: Classifier, image: ImageLike | PreparedImage
 
     random_ranks = [np.random.default_rng([int(seed), 1, i]).permutation(n_cells)
                     for i in range(int(n_random))]
-    map_ranks = {name: cell_ranks(map_on_grid(heat, shape, box), cells, n_cells, seed)
+    map_ranks = {name: cell_ranks(map_on_grid(heat, shape, crop), cells, n_cells, seed)
                  for name, heat in heatmaps.items()}
     # every curve's images scored in one call: large batches, one trip through the model
     runs = [(kind, None, r) for kind in kinds for r in random_ranks]

@@ -255,7 +255,8 @@ def randomization_check(classifier: Classifier, image: ImageLike | PreparedImage
     prepared = image if isinstance(image, PreparedImage) else PreparedImage.load(classifier, image)
     t = prepared.predicted if target is None else resolve_target(classifier, target)
     grid = prepared.prepared.shape[:2]
-    original = map_on_grid(explainer.explain_prepared(prepared, t).heatmap, grid, prepared.box)
+    crop = None if prepared.box is None else (prepared.box, prepared.original.shape[:2])
+    original = map_on_grid(explainer.explain_prepared(prepared, t).heatmap, grid, crop)
     result = RandomizationResult(explainer.name, t, [], [], [], [], float(threshold))
     if keep_maps:
         result.maps.append(original)
@@ -264,7 +265,7 @@ def randomization_check(classifier: Classifier, image: ImageLike | PreparedImage
         again = PreparedImage(prepared.original, prepared.prepared, proba[0],
                               int(randomized.decide(proba)[0]), prepared.source, prepared.box)
         heat = map_on_grid(explainer.with_classifier(randomized).explain_prepared(again, t).heatmap,
-                           grid, prepared.box)
+                           grid, crop)
         sim = map_similarity(original, heat)
         result.layers.append(names)
         result.spearman.append(sim["spearman"])

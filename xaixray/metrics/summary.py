@@ -81,7 +81,9 @@ def faithfulness(classifier: Classifier, result: ExplanationSet, *, steps: int =
     if not explanations:
         out["seconds"] = time.perf_counter() - start
         return out
-    box = classifier.preprocessing.crop_box(result.image)
+    box = result.box if result.box is not None else classifier.preprocessing.crop_box(
+        result.image)
+    crop = None if box is None else (box, result.image.shape[:2])
     prepared = classifier.preprocessing.prepare([result.image], [box])[0]
     body = body_mask(result.image)
     by_target: dict[int, list[str]] = {}
@@ -91,7 +93,7 @@ def faithfulness(classifier: Classifier, result: ExplanationSet, *, steps: int =
         curves = perturbation_curves(
             classifier, prepared, {m: explanations[m].heatmap for m in methods}, target,
             steps=steps, grid=grid, removal=removal, blur_sigma=blur_sigma, score=score,
-            n_random=n_random, seed=seed, box=box)
+            n_random=n_random, seed=seed, crop=crop)
         first = curves[methods[0]]["deletion"]
         if first.scores[-1] >= first.scores[0]:
             name = classifier.class_names[target]
