@@ -168,3 +168,24 @@ def test_faithfulness_curves_read_original_frame_maps_through_the_crop(rng, tiny
         for name in ("original", "half"):
             np.testing.assert_allclose(curves[name]["deletion"].scores,
                                        curves["model"]["deletion"].scores, atol=1e-6)
+
+
+def test_folder_runs_record_each_image_box(rng, tiny_classifier, tmp_path):
+    import json
+
+    import cv2
+
+    from xaixray import Classifier
+    from xaixray.run import explain_paths
+
+    clf = Classifier(tiny_classifier.model, tiny_classifier.preprocessing.replace(crop="lungs"),
+                     tiny_classifier.class_names, 0.5, "tiny-crop")
+    images = [off_centre_xray(rng), off_centre_xray(rng)[:, ::-1].copy()]  # body left, right
+    paths = []
+    for i, im in enumerate(images):
+        paths.append(tmp_path / f"x{i}.png")
+        cv2.imwrite(str(paths[-1]), im)
+    explain_paths(clf, paths, tmp_path / "out", methods=("gradcam",), faithfulness=False)
+    for path, im in zip(paths, images):
+        report = json.loads((tmp_path / "out" / path.stem / "report.json").read_text())
+        assert report["image"]["model_box"] == list(clf.preprocessing.crop_box(im))

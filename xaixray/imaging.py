@@ -349,3 +349,17 @@ def resize_map(heatmap: np.ndarray, shape: tuple[int, int], nearest: bool = Fals
     src = heatmap.astype(np.float32, copy=False)
     shrinking = h <= heatmap.shape[0] and w <= heatmap.shape[1]
     return cv2.resize(src, (w, h), interpolation=cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR)
+
+
+def cut_box(heatmap: np.ndarray, box: tuple[int, int, int, int],
+            frame: tuple[int, int] | None = None) -> np.ndarray:
+    """The part of a 2-D map inside ``box`` (``top, bottom, left, right``, pixels of ``frame``).
+
+    ``frame`` is the ``(H, W)`` the box was measured in (default: the map's own shape); a map at
+    another resolution of that frame is cut at the box scaled to it.
+    """
+    top, bottom, left, right = box
+    h, w = frame if frame is not None else heatmap.shape[:2]
+    sy, sx = heatmap.shape[0] / h, heatmap.shape[1] / w
+    t, lft = int(top * sy), int(left * sx)
+    return heatmap[t:max(t + 1, round(bottom * sy)), lft:max(lft + 1, round(right * sx))]

@@ -23,7 +23,7 @@ import numpy as np
 
 from .anatomy import Box, lung_box
 from .errors import ModelError
-from .imaging import ImageLike, load_image, resize_map
+from .imaging import ImageLike, cut_box, load_image, resize_map
 
 SCALINGS = {
     "unit": "pixels / 255, in [0, 1] (the seeds' custom models)",
@@ -177,11 +177,14 @@ class Preprocessing:
         out[top:bottom, left:right] = inside
         return out
 
-    def map_to_model(self, heatmap: np.ndarray, box: Box | None = None) -> np.ndarray:
-        """An original-frame map ``(H, W)`` in the model frame: :meth:`fit`'s crop and resize."""
+    def map_to_model(self, heatmap: np.ndarray, box: Box | None = None,
+                     frame: tuple[int, int] | None = None) -> np.ndarray:
+        """An original-frame map in the model frame: :meth:`fit`'s crop and resize.
+
+        ``frame``: the original image's ``(H, W)``, when the map has another resolution of it.
+        """
         if box is not None:
-            top, bottom, left, right = box
-            heatmap = heatmap[top:bottom, left:right]
+            heatmap = cut_box(heatmap, box, frame)
         return resize_map(heatmap, self.input_size)
 
     # ------------------------------------------------------------------ step 2: Keras ops

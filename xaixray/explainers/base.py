@@ -59,7 +59,8 @@ class PreparedImage:
     @classmethod
     def load_many(cls, classifier: Classifier, originals: Sequence[np.ndarray],
                   sources: Sequence[str],
-                  prepared: np.ndarray | None = None) -> list[PreparedImage]:
+                  prepared: np.ndarray | None = None,
+                  boxes: Sequence[Box | None] | None = None) -> list[PreparedImage]:
         """Prepare decoded ``uint8`` images, with one forward pass for all of them.
 
         Parameters
@@ -71,9 +72,12 @@ class PreparedImage:
         prepared
             ``classifier.preprocessing.prepare(originals)``, when already computed (folder runs
             compute it in the thread that reads the files).
+        boxes
+            Each image's ``classifier.preprocessing.crop_box``, when already computed.
         """
         pre = classifier.preprocessing
-        boxes = [pre.crop_box(o) for o in originals]
+        if boxes is None:
+            boxes = [pre.crop_box(o) for o in originals]
         if prepared is None:
             prepared = pre.prepare(originals, boxes)
         proba = np.asarray(classifier.predict_proba_prepared(prepared), np.float64)
@@ -87,9 +91,6 @@ class PreparedImage:
         return preprocessing.map_to_original(heatmap, self.original.shape[:2], self.box,
                                              nearest=nearest, outside=outside)
 
-    def to_model(self, heatmap: np.ndarray, preprocessing: Any) -> np.ndarray:
-        """An original-frame map of this image in its model frame (crop and resize)."""
-        return preprocessing.map_to_model(heatmap, self.box)
 
 
 class Explainer:

@@ -8,7 +8,7 @@ from ..anatomy import Box
 from ..classifier import Classifier
 from ..errors import ExplainerError
 from ..explainers import PreparedImage, Target, resolve_target
-from ..imaging import ImageLike, load_image, resize_map
+from ..imaging import ImageLike, cut_box, load_image, resize_map
 
 
 def model_frame(classifier: Classifier, image: ImageLike | PreparedImage) -> np.ndarray:
@@ -68,11 +68,7 @@ def map_on_grid(heatmap: np.ndarray, shape: tuple[int, int],
         raise ExplainerError(f"a heatmap must be 2-D (height, width), got shape {heat.shape}")
     heat = np.nan_to_num(heat, nan=0.0, posinf=0.0, neginf=0.0)
     if crop is not None and (heat.shape != tuple(shape) or heat.shape == tuple(crop[1])):
-        (top, bottom, left, right), (h, w) = crop
-        sy, sx = heat.shape[0] / h, heat.shape[1] / w
-        t, b = int(top * sy), max(int(top * sy) + 1, round(bottom * sy))
-        lft, r = int(left * sx), max(int(left * sx) + 1, round(right * sx))
-        heat = heat[t:b, lft:r]
+        heat = cut_box(heat, *crop)
     return resize_map(heat, shape).astype(np.float32)
 
 

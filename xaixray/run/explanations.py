@@ -333,7 +333,7 @@ def explain_paths(classifier: Classifier, paths: Sequence[str | os.PathLike],
         decoded = _ahead(reader, _reader(classifier),
                          [paths[i] for i in chosen if i not in complete], 2 * CHUNK)
         for block in _chunks(chosen, CHUNK):
-            ready: list[tuple[int, str | os.PathLike, str, np.ndarray, np.ndarray]] = []
+            ready: list[tuple[int, str | os.PathLike, str, tuple]] = []
             for i in block:
                 path, name = paths[i], names[i]
                 bar.set_postfix_str(_short(Path(path).name), refresh=False)
@@ -349,7 +349,7 @@ def explain_paths(classifier: Classifier, paths: Sequence[str | os.PathLike],
                                  else str(read))
                     outcomes[slot] = (path, name, _done(("failure", str(read), listed_as)))
                     continue
-                original, fitted = read
+                original = read[0]
                 if anonymize:
                     name = _distinct(anonymous_name(original), taken)
                     if resume and is_complete(Path(out) / name):
@@ -357,17 +357,18 @@ def explain_paths(classifier: Classifier, paths: Sequence[str | os.PathLike],
                             outcomes[slot] = (path, name,
                                               _done(finished(Path(out) / name, path)))
                         continue
-                ready.append((slot, path, name, original, fitted))
+                ready.append((slot, path, name, read))
             if ready:
                 block_name = (ready[0][1] if len(ready) == 1
                               else f"{ready[0][1]} and the {len(ready) - 1} inputs after it")
                 with about_input(block_name):
-                    images = PreparedImage.load_many(classifier, [r[3] for r in ready],
+                    images = PreparedImage.load_many(classifier, [r[3][0] for r in ready],
                                                      [str(r[1]) for r in ready],
-                                                     np.stack([r[4] for r in ready]))
+                                                     np.stack([r[3][2] for r in ready]),
+                                                     [r[3][1] for r in ready])
                     results = explain_images(classifier, images, explainers, errors,
                                              [target] * len(images), order)
-                for (slot, path, name, _, _), result in zip(ready, results):
+                for (slot, path, name, _), result in zip(ready, results):
                     with about_input(path):
                         if faithfulness:
                             result.faithfulness = measure_faithfulness(classifier, result,
@@ -409,15 +410,16 @@ def explain_paths(classifier: Classifier, paths: Sequence[str | os.PathLike],
 
 
 def _reader(classifier: Classifier) -> Callable[[str | os.PathLike], Any]:
-    """``read(path)``: the decoded image and its model-frame version, or the error that says
-    why the file cannot be read. Runs in a thread, beside the model."""
-    def read(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray] | ImageError:
+    """``read(path)``: the decoded image, its crop box and its model-frame version, or the error
+    that says why the file cannot be read. Runs in a thread, beside the model."""
+    def read(path: str | os.PathLike) -> tuple[np.ndarray, Any, np.ndarray] | ImageError:
         with about_input(path):
             try:
                 original = load_image(path)
             except ImageError as exc:
                 return exc
-            return original, classifier.preprocessing.prepare([original])[0]
+            box = classifier.preprocessing.crop_box(original)
+            return original, box, classifier.preprocessing.prepare([original], [box])[0]
 
     return read
 
