@@ -149,6 +149,23 @@ def test_reports_say_what_part_the_model_sees(rng, tiny_classifier):
         assert len(dashed) == int(has_box)
 
 
+def test_the_web_app_gives_the_box_to_outline(rng, tiny_classifier):
+    pytest.importorskip("flask")
+    from xaixray import Classifier
+    from xaixray.serve import ExplainService, Upload
+
+    image = off_centre_xray(rng)
+    clf = Classifier(tiny_classifier.model, tiny_classifier.preprocessing.replace(crop="lungs"),
+                     tiny_classifier.class_names, 0.5, "tiny-lungs")
+    service = ExplainService(clf, "gradcam")
+    try:
+        body = service.explain(Upload("x.png", image), ["gradcam"])
+    finally:
+        service.close()
+    assert body["image"] == {"height": H, "width": W,
+                             "model_box": list(clf.preprocessing.crop_box(image))}
+
+
 def test_faithfulness_curves_read_original_frame_maps_through_the_crop(rng, tiny_classifier):
     from xaixray import Classifier
     from xaixray.explainers import PreparedImage

@@ -81,7 +81,9 @@ def test_explain_returns_overlays_timings_and_agreement(client, sample):
     r = post(client, "/api/explain?methods=gradcam,lime", sample.read_bytes(), sample.name)
     assert r.status_code == 200
     body = r.get_json()
-    assert set(body) == PREDICT_KEYS | {"explanations", "errors", "agreement"}
+    assert set(body) == PREDICT_KEYS | {"explanations", "errors", "agreement", "image"}
+    height, width = cv2.imread(str(sample), cv2.IMREAD_GRAYSCALE).shape
+    assert body["image"] == {"height": height, "width": width, "model_box": None}
     assert list(body["explanations"]) == ["gradcam", "lime"]
     for e in body["explanations"].values():
         png = base64.b64decode(e["png"])

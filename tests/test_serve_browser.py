@@ -128,3 +128,45 @@ def test_phone_width_has_no_sideways_scrolling(browser, server):
         assert zone.size["width"] <= 390 - 32
     finally:
         browser.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+
+
+def test_the_part_a_cropping_model_sees_is_outlined_on_the_xray(browser, tiny_classifier,
+                                                                  tmp_path):
+    import cv2
+    import numpy as np
+    from test_crop import off_centre_xray
+
+    from xaixray import Classifier
+    from xaixray.serve import BackgroundServer, create_app
+
+    image = off_centre_xray(np.random.default_rng(0))
+    path = tmp_path / "off-centre.png"
+    cv2.imwrite(str(path), image)
+    clf = Classifier(tiny_classifier.model, tiny_classifier.preprocessing.replace(crop="lungs"),
+                     tiny_classifier.class_names, 0.5, "tiny-lungs")
+    top, bottom, left, right = clf.preprocessing.crop_box(image)
+    app = create_app(clf, "gradcam")
+    try:
+        with BackgroundServer(app) as running:
+            wait = WebDriverWait(browser, 60)
+            browser.get(running.url)
+            wait.until(lambda d: d.find_element(By.ID, "model-info").text.startswith("Model"))
+            browser.find_element(By.ID, "file").send_keys(str(path))
+            browser.find_element(By.ID, "analyse").click()
+            rect = wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, ".model-box rect"))[0]
+            media = browser.find_element(By.CSS_SELECTOR, "#panel-original .panel-media")
+            got = browser.execute_script(
+                "const r = arguments[0].getBoundingClientRect(), "
+                "m = arguments[1].getBoundingClientRect();"
+                "return [r.left - m.left, r.top - m.top, r.width, r.height, m.width, m.height];",
+                rect, media)
+            assert "what the model sees" in browser.find_element(By.ID, "original-caption").text
+    finally:
+        app.extensions["xaixray"].close()
+    # the image is fitted inside the tile like object-fit: contain; the box must follow it
+    x, y, w, h, mw, mh = got
+    scale = min(mw / image.shape[1], mh / image.shape[0])
+    x0, y0 = (mw - scale * image.shape[1]) / 2, (mh - scale * image.shape[0]) / 2
+    expected = [x0 + scale * left, y0 + scale * top, scale * (right - left),
+                scale * (bottom - top)]
+    assert np.allclose([x, y, w, h], expected, atol=2.5), (got, expected)

@@ -196,6 +196,8 @@ class ExplainService:
         PNG of the overlay, "seconds", "title", "target", "target_name", "score", "signed",
         "params", "seed", "summary", "details"}}``), ``errors`` (``{method: message}`` for
         methods that could not run), ``agreement`` (pairs of methods) and, with ``report``,
+        ``image`` (``height``, ``width`` and ``model_box``: the part of the image a cropping
+        model sees, ``[top, bottom, left, right]`` pixels, ``None`` for all of it),
         ``faithfulness`` (per method: the verdict, deletion and insertion areas against random,
         border and outside-body shares and warnings; see :func:`xaixray.metrics.faithfulness`)
         and ``report`` = ``{"json": ..., "html": ...}``, the text of the report.json and
@@ -220,6 +222,7 @@ class ExplainService:
                 **content["methods"][m]}
             for m in order if m in result.explanations}
         body["errors"] = content["errors"]
+        body["image"] = {k: content["image"][k] for k in ("height", "width", "model_box")}
         body["agreement"] = content["agreement"]
         if report:  # per method: verdict, deletion/insertion areas against random, shares
             body["faithfulness"] = {

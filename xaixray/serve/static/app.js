@@ -269,7 +269,7 @@
   function prepareExplanations() {
     show($("explain"), true);
     $("original").src = state.previewUrl;
-    $("original-caption").textContent = state.file.name;
+    showModelBox(null);
     for (const m of state.health.methods) {
       const slow = state.health.slow_methods.includes(m);
       panelState(m, slow ? "Computed on request: press the button above." : "Waiting…", false);
@@ -310,10 +310,34 @@
       if (body.explanations[m]) panelResult(m, body.explanations[m]);
       else if (body.errors[m]) panelError(m, body.errors[m]);
     }
+    showModelBox(body.image);
     showAgreement(body.agreement || []);
     showFaithfulness(body.faithfulness || {});
     if (body.report) showReport(body.report, Object.keys(body.explanations));
     return true;
+  }
+
+  // A cropping model sees only part of the X-ray: outline it on the X-ray tile. The SVG has the
+  // image's own coordinates and is fitted like the <img> (object-fit: contain), so the box
+  // lands on the same pixels at any tile size.
+  function showModelBox(image) {
+    const media = $("original").parentElement;
+    media.querySelectorAll(".model-box").forEach((n) => n.remove());
+    $("original-caption").textContent = state.file.name;
+    if (!image || !image.model_box) return;
+    const [top, bottom, left, right] = image.model_box;
+    const ns = "http://www.w3.org/2000/svg";
+    const svg = document.createElementNS(ns, "svg");
+    svg.setAttribute("class", "model-box");
+    svg.setAttribute("viewBox", `0 0 ${image.width} ${image.height}`);
+    svg.setAttribute("preserveAspectRatio", "xMidYMid meet");
+    svg.setAttribute("aria-hidden", "true");
+    const rect = document.createElementNS(ns, "rect");
+    Object.entries({ x: left, y: top, width: right - left, height: bottom - top })
+      .forEach(([k, v]) => rect.setAttribute(k, v));
+    svg.append(rect);
+    media.append(svg);
+    $("original-caption").textContent = `${state.file.name} · dashed: what the model sees`;
   }
 
   function showAgreement(pairs) {
