@@ -55,6 +55,18 @@ def test_single_class_has_no_auc_and_no_roc_curve():
         plot_roc([0, 0, 0], [0.1, 0.5, 0.9], 0.5)
 
 
+def test_a_rate_of_a_class_without_images_is_unknown_not_zero():
+    normal_only = compute_metrics([0, 0, 0], [0.1, 0.6, 0.2], threshold=0.5)
+    assert normal_only["sensitivity"] is normal_only["recall"] is None
+    assert normal_only["specificity"] == pytest.approx(2 / 3)
+    text = format_metrics(normal_only)
+    assert "sensitivity  n/a (no PNEUMONIA images)" in text
+    assert "specificity  0.6667" in text
+    pneumonia_only = compute_metrics([1, 1], [0.7, 0.3], threshold=0.5)
+    assert pneumonia_only["specificity"] is None and pneumonia_only["sensitivity"] == 0.5
+    assert "specificity  n/a (no NORMAL images)" in format_metrics(pneumonia_only)
+
+
 def test_threshold_for_sensitivity():
     t = threshold_for_sensitivity(Y, P, 0.8)
     assert (P[Y == 1] >= t).mean() >= 0.8

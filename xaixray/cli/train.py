@@ -114,8 +114,9 @@ def run(args: argparse.Namespace) -> int:
           f"({t['images_per_second']:.0f} images/s)")
     if "validation" in clf.info:
         v = clf.info["validation"]
-        auc = "n/a" if v["roc_auc"] is None else f"{v['roc_auc']:.4f}"
+        auc, sens, spec = ("n/a" if v[k] is None else f"{v[k]:.4f}"
+                           for k in ("roc_auc", "sensitivity", "specificity"))
         print(f"validation at threshold 0.5: accuracy {v['accuracy']:.4f}, ROC AUC {auc}, "
-              f"sensitivity {v['sensitivity']:.4f}, specificity {v['specificity']:.4f}")
+              f"sensitivity {sens}, specificity {spec}")
     print(f"saved {out}, {history_path.name}, {curves_path.name}")
     return 0

@@ -35,7 +35,8 @@ def compute_metrics(y_true: Sequence[int], p_positive: Sequence[float], threshol
     -------
     dict
         JSON-ready: ``n``, ``threshold``, ``positive_class``, ``accuracy``, ``precision``,
-        ``recall`` (= ``sensitivity``, of the positive class), ``specificity``, ``f1``,
+        ``recall`` (= ``sensitivity``, of the positive class; ``None`` without positive images),
+        ``specificity`` (``None`` without negative images), ``f1``,
         ``roc_auc`` (``None`` when only one class is present), ``confusion_matrix`` (rows =
         true class, columns = predicted, in ``class_names`` order), ``classification_report``
         (scikit-learn's dict) and ``counts`` (``tp`` etc., positive = the positive class).
@@ -53,15 +54,17 @@ def compute_metrics(y_true: Sequence[int], p_positive: Sequence[float], threshol
     pred = np.where(called == 1, pos, 1 - pos)
     tn, fp, fn, tp = (int(v) for v in skm.confusion_matrix(truth, called, labels=[0, 1]).ravel())
     both = len(np.unique(truth)) == 2
+    # a rate of a class with no images is unknown, not 0: None ("n/a" in the table)
+    sensitivity = float(tp / (tp + fn)) if tp + fn else None
     return {
         "n": int(len(y)),
         "threshold": float(threshold),
         "positive_class": names[pos],
         "accuracy": float(skm.accuracy_score(truth, called)),
         "precision": float(skm.precision_score(truth, called, zero_division=0)),
-        "recall": float(skm.recall_score(truth, called, zero_division=0)),
-        "sensitivity": float(skm.recall_score(truth, called, zero_division=0)),
-        "specificity": float(tn / (tn + fp)) if tn + fp else 0.0,
+        "recall": sensitivity,
+        "sensitivity": sensitivity,
+        "specificity": float(tn / (tn + fp)) if tn + fp else None,
         "f1": float(skm.f1_score(truth, called, zero_division=0)),
         "roc_auc": float(skm.roc_auc_score(truth, p)) if both else None,
         "confusion_matrix": skm.confusion_matrix(y, pred, labels=[0, 1]).tolist(),
@@ -96,13 +99,18 @@ def format_metrics(m: dict) -> str:
     pos = m.get("positive_class", names[positive_index(names)])
     other = next(c for c in names if c != pos)
     auc = "n/a (needs images of both classes)" if m["roc_auc"] is None else f"{m['roc_auc']:.4f}"
+
+    def rate(key: str, of: str) -> str:
+        value = m[key]
+        return f"n/a (no {of} images)" if value is None else f"{value:.4f}   (recall of {of})"
+
     lines = [
         f"images       {m['n']}",
         f"threshold    {m['threshold']:.3f}   (on P({pos}))",
         f"accuracy     {m['accuracy']:.4f}",
         f"ROC AUC      {auc}",
-        f"sensitivity  {m['sensitivity']:.4f}   (recall of {pos})",
-        f"specificity  {m['specificity']:.4f}   (recall of {other})",
+        f"sensitivity  {rate('sensitivity', pos)}",
+        f"specificity  {rate('specificity', other)}",
         f"precision    {m['precision']:.4f}",
         f"F1           {m['f1']:.4f}",
         "",
