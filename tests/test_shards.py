@@ -64,6 +64,23 @@ def test_three_shard_processes_cover_every_input_once(tiny_model_path, tiny_clas
     assert all(f"case{i}/report.html" in index for i in range(7))
 
 
+def test_identical_images_in_two_anonymized_shards_share_one_report(tiny_classifier,
+                                                                   xray_files, tmp_path):
+    copies = [tmp_path / "a.png", tmp_path / "b.png"]
+    for copy in copies:
+        copy.write_bytes(xray_files[0].read_bytes())
+    out = tmp_path / "out"
+    runs = [explain_paths(tiny_classifier, copies, out, methods=["gradcam"], anonymize=True,
+                          faithfulness=False, shard=(k, 2)) for k in range(2)]
+    assert [r.failures for r in runs] == [[], []]
+    assert main(["index", str(out)]) == 0
+    folders = [f for f in out.iterdir() if f.is_dir() and f.name != SHARDS_FOLDER]
+    assert len(folders) == 1 and is_complete(folders[0])
+    records = [json.loads((out / SHARDS_FOLDER / f"{k}-of-2.json").read_text())
+               for k in range(2)]
+    assert [r["reports"] for r in records] == [[folders[0].name]] * 2
+
+
 def test_a_killed_run_resumes_without_redoing_complete_reports(tiny_model_path, xray_files,
                                                                tmp_path, capsys):
     out = tmp_path / "run"

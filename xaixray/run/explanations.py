@@ -213,6 +213,8 @@ def explain_paths(classifier: Classifier, paths: Sequence[str | os.PathLike],
         Leave every path and file name out of what is written: each image is named (folder,
         figure, ``report.json``, ``report.html``, ``index.html``) by a hash of its pixels
         (:func:`~xaixray.imaging.anonymous_name`), and unreadable inputs are listed by number.
+        Identical images get ``-2``, ``-3``... in one run; in different shards (which cannot
+        see each other's images) they share the one report folder.
         ``failures`` and messages still name the files, for the person running it.
     faithfulness
         Measure how faithful each map is and add a "How faithful is each map?" section to each
@@ -352,7 +354,10 @@ def explain_paths(classifier: Classifier, paths: Sequence[str | os.PathLike],
                 original = read[0]
                 if anonymize:
                     name = _distinct(anonymous_name(original), taken)
-                    if resume and is_complete(Path(out) / name):
+                    # a complete report of these very pixels, written before or by another
+                    # shard (which cannot know this shard's images), is this image's report
+                    if (resume or (shard is not None and not overwrite)) and \
+                            is_complete(Path(out) / name):
                         with about_input(path):
                             outcomes[slot] = (path, name,
                                               _done(finished(Path(out) / name, path)))
