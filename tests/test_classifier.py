@@ -163,6 +163,33 @@ def test_broken_keras_archive_is_one_line(tmp_path):
     assert "\n" not in str(info.value)
 
 
+def _with_metadata(source, target, change) -> None:
+    """A copy of the model file ``source`` whose xaixray metadata went through ``change``."""
+    with zipfile.ZipFile(source) as zin, zipfile.ZipFile(target, "w") as zout:
+        for item in zin.infolist():
+            data = zin.read(item)
+            if item.filename == "xaixray.json":
+                meta = json.loads(data)
+                change(meta)
+                data = json.dumps(meta).encode()
+            zout.writestr(item, data)
+
+
+@pytest.mark.parametrize("change, reason", [
+    (lambda m: m["preprocessing"].update(denoise="nlm"),
+     "newer xaixray \\(preprocessing steps unknown here \\(denoise\\)\\)"),
+    (lambda m: m.update(format_version=99), "format version 99; this one reads up to 1"),
+])
+def test_files_of_a_newer_xaixray_are_refused_not_misread(tiny_classifier, tmp_path, change,
+                                                          reason):
+    path = tiny_classifier.save(tmp_path / "m.keras")
+    _with_metadata(path, tmp_path / "newer.keras", change)
+    with pytest.raises(ModelError, match=reason):
+        Classifier.load(tmp_path / "newer.keras")
+    _with_metadata(path, tmp_path / "same.keras", lambda m: None)
+    assert Classifier.load(tmp_path / "same.keras").preprocessing == tiny_classifier.preprocessing
+
+
 def test_mismatched_override_is_refused(tmp_path):
     path = tmp_path / "m.keras"
     _plain_softmax_model().save(path)

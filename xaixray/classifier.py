@@ -176,6 +176,8 @@ class Classifier:
         check_keras_version(keras.__version__)
         path = _resolve_model_path(path)
         meta = read_metadata(path)
+        if meta is not None:
+            _check_readable(path, meta)
         try:
             with _keras_spelling(path) as spelled:
                 model = keras.saving.load_model(spelled, compile=False, safe_mode=not unsafe)
@@ -476,6 +478,18 @@ def read_metadata(path: str | os.PathLike) -> dict | None:
         raise ModelError(f"{path}: not a Keras .keras model file (not a zip archive)") from None
     except (json.JSONDecodeError, UnicodeDecodeError):
         raise ModelError(f"{path}: its {METADATA_NAME} is corrupt") from None
+
+
+def _check_readable(path: str | os.PathLike, meta: dict) -> None:
+    """Refuse metadata this version would misread: a newer format, or preprocessing steps it
+    does not know (which it would silently skip, feeding the model the wrong input)."""
+    version = meta.get("format_version", 1)
+    unknown = sorted(set(meta.get("preprocessing") or {}) - set(PREPROCESSING_FIELDS))
+    if not isinstance(version, int) or version > FORMAT_VERSION or unknown:
+        what = (f"preprocessing steps unknown here ({', '.join(unknown)})" if unknown
+                else f"format version {version!r}; this one reads up to {FORMAT_VERSION}")
+        raise ModelError(f"{path}: written by a newer xaixray ({what}); upgrade xaixray to "
+                         "load it")
 
 
 def _resolve_model_path(path: str | os.PathLike) -> str:
