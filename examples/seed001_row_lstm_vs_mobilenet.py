@@ -36,9 +36,9 @@ print(f"{'model':<10} {'accuracy':>9} {'ROC AUC':>8} {'sens.':>6} {'spec.':>6}")
 for name, clf in models.items():
     xaixray.train(clf, train, val, epochs=3 if args.quick else 15, verbose=0)
     m = xaixray.evaluate(clf, test).metrics
-    auc = "n/a" if m["roc_auc"] is None else f"{m['roc_auc']:.3f}"
-    print(f"{name:<10} {m['accuracy']:>9.3f} {auc:>8} {m['sensitivity']:>6.2f} "
-          f"{m['specificity']:>6.2f}")
+    auc, sens, spec = ("n/a" if m[k] is None else f"{m[k]:.3f}"
+                       for k in ("roc_auc", "sensitivity", "specificity"))
+    print(f"{name:<10} {m['accuracy']:>9.3f} {auc:>8} {sens:>6} {spec:>6}")
 
 xray = [p for p in xaixray.sample_images() if "PNEUMONIA" in p.name][0]
 # each model gets the methods that can explain it; asking Grad-CAM of the LSTM would give a

@@ -154,19 +154,22 @@ def test_the_part_a_cropping_model_sees_is_outlined_on_the_xray(browser, tiny_cl
             browser.find_element(By.ID, "file").send_keys(str(path))
             browser.find_element(By.ID, "analyse").click()
             rect = wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, ".model-box rect"))[0]
-            media = browser.find_element(By.CSS_SELECTOR, "#panel-original .panel-media")
+            shown = browser.find_element(By.ID, "original")
+            wait.until(lambda d: d.execute_script("return arguments[0].naturalWidth", shown))
             got = browser.execute_script(
                 "const r = arguments[0].getBoundingClientRect(), "
                 "m = arguments[1].getBoundingClientRect();"
-                "return [r.left - m.left, r.top - m.top, r.width, r.height, m.width, m.height];",
-                rect, media)
+                "return [r.left - m.left, r.top - m.top, r.width, r.height, m.width, m.height,"
+                " arguments[1].naturalWidth, arguments[1].naturalHeight];",
+                rect, shown)
             assert "what the model sees" in browser.find_element(By.ID, "original-caption").text
     finally:
         app.extensions["xaixray"].close()
-    # the image is fitted inside the tile like object-fit: contain; the box must follow it
-    x, y, w, h, mw, mh = got
-    scale = min(mw / image.shape[1], mh / image.shape[0])
-    x0, y0 = (mw - scale * image.shape[1]) / 2, (mh - scale * image.shape[0]) / 2
+    # where the <img> draws the X-ray (object-fit: contain in its own box); the box must follow
+    x, y, w, h, mw, mh, natural_w, natural_h = got
+    assert (natural_h, natural_w) == image.shape
+    scale = min(mw / natural_w, mh / natural_h)
+    x0, y0 = (mw - scale * natural_w) / 2, (mh - scale * natural_h) / 2
     expected = [x0 + scale * left, y0 + scale * top, scale * (right - left),
                 scale * (bottom - top)]
     assert np.allclose([x, y, w, h], expected, atol=2.5), (got, expected)

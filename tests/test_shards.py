@@ -64,21 +64,61 @@ def test_three_shard_processes_cover_every_input_once(tiny_model_path, tiny_clas
     assert all(f"case{i}/report.html" in index for i in range(7))
 
 
+def _two_copies(source, folder):
+    copies = [folder / "a.png", folder / "b.png"]
+    for copy in copies:
+        copy.write_bytes(source.read_bytes())
+    return copies
+
+
+def _explain_shard(clf, copies, out, k, methods=("gradcam",)):
+    return explain_paths(clf, copies, out, methods=list(methods), anonymize=True,
+                         faithfulness=False, shard=(k, 2))
+
+
 def test_identical_images_in_two_anonymized_shards_share_one_report(tiny_classifier,
                                                                    xray_files, tmp_path):
-    copies = [tmp_path / "a.png", tmp_path / "b.png"]
-    for copy in copies:
-        copy.write_bytes(xray_files[0].read_bytes())
-    out = tmp_path / "out"
-    runs = [explain_paths(tiny_classifier, copies, out, methods=["gradcam"], anonymize=True,
-                          faithfulness=False, shard=(k, 2)) for k in range(2)]
+    copies, out = _two_copies(xray_files[0], tmp_path), tmp_path / "out"
+    runs = [_explain_shard(tiny_classifier, copies, out, k) for k in range(2)]
     assert [r.failures for r in runs] == [[], []]
+    assert [(r.resumed, r.shared) for r in runs] == [(0, 0), (0, 1)]
     assert main(["index", str(out)]) == 0
     folders = [f for f in out.iterdir() if f.is_dir() and f.name != SHARDS_FOLDER]
     assert len(folders) == 1 and is_complete(folders[0])
     records = [json.loads((out / SHARDS_FOLDER / f"{k}-of-2.json").read_text())
                for k in range(2)]
     assert [r["reports"] for r in records] == [[folders[0].name]] * 2
+
+
+def test_shards_running_at_once_share_the_report_that_lands_first(tiny_classifier, xray_files,
+                                                                   tmp_path, monkeypatch):
+    import shutil
+
+    from xaixray.run import explanations
+
+    copies, out = _two_copies(xray_files[0], tmp_path), tmp_path / "out"
+    _explain_shard(tiny_classifier, copies, out, 0)
+    [folder] = [f for f in out.iterdir() if f.is_dir() and f.name != SHARDS_FOLDER]
+    away = tmp_path / "elsewhere"
+    shutil.move(folder, away)  # shard 1 starts before shard 0's report is there...
+    real = explanations.write_report
+
+    def racing(result, target, **kwargs):
+        shutil.move(away, target)  # ...and it lands while shard 1 computes
+        return real(result, target, **kwargs)
+
+    monkeypatch.setattr(explanations, "write_report", racing)
+    run = _explain_shard(tiny_classifier, copies, out, 1)
+    assert run.failures == [] and run.shared == 1
+
+
+def test_anonymized_shards_never_take_a_report_of_another_run(tiny_classifier, xray_files,
+                                                              tmp_path):
+    copies, out = _two_copies(xray_files[0], tmp_path), tmp_path / "out"
+    _explain_shard(tiny_classifier, copies, out, 0, methods=("gradcam",))
+    run = _explain_shard(tiny_classifier, copies, out, 1, methods=("gradcam++",))
+    assert run.shared == 0 and len(run.failures) == 1
+    assert "already exists" in run.failures[0]
 
 
 def test_a_killed_run_resumes_without_redoing_complete_reports(tiny_model_path, xray_files,

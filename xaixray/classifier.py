@@ -482,9 +482,12 @@ def read_metadata(path: str | os.PathLike) -> dict | None:
 
 def _check_readable(path: str | os.PathLike, meta: dict) -> None:
     """Refuse metadata this version would misread: a newer format, or preprocessing steps it
-    does not know (which it would silently skip, feeding the model the wrong input)."""
+    does not know (which it would silently skip, feeding the model the wrong input). An unknown
+    step that is switched off (``None``, ``"none"``, ``False``) changes nothing and is allowed."""
     version = meta.get("format_version", 1)
-    unknown = sorted(set(meta.get("preprocessing") or {}) - set(PREPROCESSING_FIELDS))
+    steps = meta.get("preprocessing") or {}
+    unknown = sorted(k for k in set(steps) - set(PREPROCESSING_FIELDS)
+                     if steps[k] not in (None, "none", False))
     if not isinstance(version, int) or version > FORMAT_VERSION or unknown:
         what = (f"preprocessing steps unknown here ({', '.join(unknown)})" if unknown
                 else f"format version {version!r}; this one reads up to {FORMAT_VERSION}")

@@ -99,7 +99,10 @@ def run(args: argparse.Namespace) -> int:
     failures = problems + result.failures
     if result.resumed:
         print(f"{result.resumed} complete report(s) kept from an earlier run")
-    made = len(result.reports) - result.resumed
+    if result.shared:
+        print(f"{result.shared} image(s) identical to one another shard explained: "
+              "its report is theirs")
+    made = len(result.reports) - result.resumed - result.shared
     if made > 1:
         print(f"explained {made} images in {result.seconds:.0f} s "
               f"({result.rate:.2f} images/s)")

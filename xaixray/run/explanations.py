@@ -6,6 +6,7 @@ writes one report folder per image, going on past files that cannot be read.
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 import time
@@ -31,10 +32,12 @@ from ..explainers import (
     make_explainers,
     resolve_target,
 )
+from ..files import to_json
 from ..imaging import ImageLike, anonymous_name, as_image_list, describe, load_image
 from ..metrics import faithfulness as measure_faithfulness
 from ..reports import (
     FILES,
+    ReportError,
     anonymized,
     folder_names,
     prepare_folder,
@@ -146,6 +149,9 @@ class ExplainRun:
         One line per method that could not run (each message once).
     resumed
         How many of ``reports`` were complete already and skipped (``resume=True``).
+    shared
+        How many of ``reports`` are the report of identical pixels that another shard of an
+        anonymized run wrote with the same model and methods.
     seconds
         Wall time of the run, from the first image read to the last report written.
     """
@@ -156,12 +162,13 @@ class ExplainRun:
     failures: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     resumed: int = 0
+    shared: int = 0
     seconds: float = 0.0
 
     @property
     def rate(self) -> float:
-        """Reports written per second (reports kept by ``resume`` not counted)."""
-        made = len(self.reports) - self.resumed
+        """Reports written per second (reports kept by ``resume`` or shared not counted)."""
+        made = len(self.reports) - self.resumed - self.shared
         return made / self.seconds if self.seconds > 0 else 0.0
 
     @property
@@ -280,9 +287,34 @@ def explain_paths(classifier: Classifier, paths: Sequence[str | os.PathLike],
             return ("failure", message, message)
         return ("resumed", folder / FILES["html"], entry)
 
+    # anonymized shards cannot see each other's images: identical pixels in two shards get
+    # the same folder, and the second shard takes the first one's report when it was made by
+    # this model with these methods (never a stale one of another run)
+    sharing = anonymize and shard is not None and not overwrite and not resume
+    wanted = sorted(order)
+    model = json.loads(to_json(classifier.metadata()))  # as report.json holds them
+    params = {m: json.loads(to_json(e.params)) for m, e in explainers.items()}
+
+    def same_run(folder: Path) -> bool:
+        if not is_complete(folder):
+            return False
+        report = json.loads((folder / FILES["json"]).read_text(encoding="utf-8"))
+        methods = report.get("methods") or {}
+        return (report.get("model") == model
+                and sorted([*methods, *(report.get("errors") or {})]) == wanted
+                and all(params.get(m) == d.get("params") for m, d in methods.items()))
+
+    def shared(folder: Path) -> tuple:
+        return ("shared", folder / FILES["html"], index_entry(folder))
+
     def write(result: ExplanationSet, folder: Path, path: str | os.PathLike) -> tuple:
         with about_input(path):
-            page = write_report(result, folder, overwrite=overwrite)
+            try:
+                page = write_report(result, folder, overwrite=overwrite)
+            except ReportError:
+                if sharing and same_run(folder):  # another shard wrote it meanwhile
+                    return shared(folder)
+                raise
             return ("report", page, index_entry(page.parent))
 
     # every input's outcome, in input order: a slot is taken when the input is reached and
@@ -305,6 +337,7 @@ def explain_paths(classifier: Classifier, paths: Sequence[str | os.PathLike],
             run.reports.append(first)
             entries.append(second)
             run.resumed += kind == "resumed"
+            run.shared += kind == "shared"
 
     def collect(keep: int) -> None:
         """Record finished outcomes in input order, waiting while more than ``keep`` pend."""
@@ -319,7 +352,7 @@ def explain_paths(classifier: Classifier, paths: Sequence[str | os.PathLike],
         """After an interrupt: every outcome that finished, recorded anew in input order."""
         for items in (run.reports, entries, run.failures, listed):
             items.clear()
-        run.resumed = 0
+        run.resumed = run.shared = 0
         for k, outcome in enumerate(outcomes):
             if outcome is None or not outcome[2].done() or outcome[2].cancelled():
                 continue
@@ -354,13 +387,14 @@ def explain_paths(classifier: Classifier, paths: Sequence[str | os.PathLike],
                 original = read[0]
                 if anonymize:
                     name = _distinct(anonymous_name(original), taken)
-                    # a complete report of these very pixels, written before or by another
-                    # shard (which cannot know this shard's images), is this image's report
-                    if (resume or (shard is not None and not overwrite)) and \
-                            is_complete(Path(out) / name):
+                    if resume and is_complete(Path(out) / name):
                         with about_input(path):
                             outcomes[slot] = (path, name,
                                               _done(finished(Path(out) / name, path)))
+                        continue
+                    if sharing and same_run(Path(out) / name):
+                        outcomes[slot] = (path, name,
+                                          _done(shared(Path(out) / name)))
                         continue
                 ready.append((slot, path, name, read))
             if ready:

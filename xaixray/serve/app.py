@@ -8,8 +8,9 @@ API (every error is ``{"error": message}`` with a 4xx/5xx status, never a traceb
 - ``GET /api/health``: model name, xaixray version, methods offered, classes, threshold.
 - ``POST /api/predict`` (multipart field ``file``): prediction, probabilities, threshold, model.
 - ``POST /api/explain?methods=gradcam,lime&report=1`` (multipart field ``file``): the same plus
-  ``explanations``, ``errors``, ``agreement`` and, with ``report=1``, ``report`` (``json`` and
-  ``html``: the report.json/report.html ``xaixray explain`` writes).
+  ``explanations``, ``errors``, ``agreement``, ``image`` (size and the box a cropping model
+  sees) and, with ``report=1``, ``faithfulness`` and ``report`` (``json`` and ``html``: the
+  report.json/report.html ``xaixray explain`` writes).
 """
 
 from __future__ import annotations

@@ -195,9 +195,9 @@ class ExplainService:
         Returns the fields of :meth:`predict` and ``explanations`` (``{method: {"png": base64
         PNG of the overlay, "seconds", "title", "target", "target_name", "score", "signed",
         "params", "seed", "summary", "details"}}``), ``errors`` (``{method: message}`` for
-        methods that could not run), ``agreement`` (pairs of methods) and, with ``report``,
-        ``image`` (``height``, ``width`` and ``model_box``: the part of the image a cropping
-        model sees, ``[top, bottom, left, right]`` pixels, ``None`` for all of it),
+        methods that could not run), ``agreement`` (pairs of methods), ``image``
+        (``height``, ``width`` and ``model_box``: the part of the image a cropping model sees,
+        ``[top, bottom, left, right]`` pixels, ``None`` for all of it) and, with ``report``,
         ``faithfulness`` (per method: the verdict, deletion and insertion areas against random,
         border and outside-body shares and warnings; see :func:`xaixray.metrics.faithfulness`)
         and ``report`` = ``{"json": ..., "html": ...}``, the text of the report.json and

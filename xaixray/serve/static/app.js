@@ -324,7 +324,9 @@
     const media = $("original").parentElement;
     media.querySelectorAll(".model-box").forEach((n) => n.remove());
     $("original-caption").textContent = state.file.name;
+    const shown = $("original");
     if (!image || !image.model_box) return;
+    if (shown.complete && shown.naturalWidth === 0) return; // the browser cannot show this file
     const [top, bottom, left, right] = image.model_box;
     const ns = "http://www.w3.org/2000/svg";
     const svg = document.createElementNS(ns, "svg");
