@@ -92,7 +92,6 @@ class PreparedImage:
                                              nearest=nearest, outside=outside)
 
 
-
 class Explainer:
     """Base class of the explanation methods.
 

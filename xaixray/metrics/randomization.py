@@ -35,7 +35,7 @@ from ..errors import ExplainerError
 from ..explainers import Explainer, PreparedImage, Target, make_explainers, resolve_target
 from ..explainers.gradcam import iter_layers
 from ..imaging import ImageLike
-from .inputs import map_on_grid
+from .inputs import crop_box_of, map_on_grid
 
 THRESHOLD = 0.3
 
@@ -255,7 +255,7 @@ def randomization_check(classifier: Classifier, image: ImageLike | PreparedImage
     prepared = image if isinstance(image, PreparedImage) else PreparedImage.load(classifier, image)
     t = prepared.predicted if target is None else resolve_target(classifier, target)
     grid = prepared.prepared.shape[:2]
-    crop = None if prepared.box is None else (prepared.box, prepared.original.shape[:2])
+    crop = crop_box_of(classifier, prepared)
     original = map_on_grid(explainer.explain_prepared(prepared, t).heatmap, grid, crop)
     result = RandomizationResult(explainer.name, t, [], [], [], [], float(threshold))
     if keep_maps:

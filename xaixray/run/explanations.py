@@ -368,7 +368,7 @@ def explain_paths(classifier: Classifier, paths: Sequence[str | os.PathLike],
         decoded = _ahead(reader, _reader(classifier),
                          [paths[i] for i in chosen if i not in complete], 2 * CHUNK)
         for block in _chunks(chosen, CHUNK):
-            ready: list[tuple[int, str | os.PathLike, str, tuple]] = []
+            ready: list[tuple[int, str | os.PathLike, str, np.ndarray, Any, np.ndarray]] = []
             for i in block:
                 path, name = paths[i], names[i]
                 bar.set_postfix_str(_short(Path(path).name), refresh=False)
@@ -384,7 +384,7 @@ def explain_paths(classifier: Classifier, paths: Sequence[str | os.PathLike],
                                  else str(read))
                     outcomes[slot] = (path, name, _done(("failure", str(read), listed_as)))
                     continue
-                original = read[0]
+                original, box, fitted = read
                 if anonymize:
                     name = _distinct(anonymous_name(original), taken)
                     if resume and is_complete(Path(out) / name):
@@ -396,18 +396,18 @@ def explain_paths(classifier: Classifier, paths: Sequence[str | os.PathLike],
                         outcomes[slot] = (path, name,
                                           _done(shared(Path(out) / name)))
                         continue
-                ready.append((slot, path, name, read))
+                ready.append((slot, path, name, original, box, fitted))
             if ready:
                 block_name = (ready[0][1] if len(ready) == 1
                               else f"{ready[0][1]} and the {len(ready) - 1} inputs after it")
                 with about_input(block_name):
-                    images = PreparedImage.load_many(classifier, [r[3][0] for r in ready],
+                    images = PreparedImage.load_many(classifier, [r[3] for r in ready],
                                                      [str(r[1]) for r in ready],
-                                                     np.stack([r[3][2] for r in ready]),
-                                                     [r[3][1] for r in ready])
+                                                     np.stack([r[5] for r in ready]),
+                                                     [r[4] for r in ready])
                     results = explain_images(classifier, images, explainers, errors,
                                              [target] * len(images), order)
-                for (slot, path, name, _), result in zip(ready, results):
+                for (slot, path, name, *_), result in zip(ready, results):
                     with about_input(path):
                         if faithfulness:
                             result.faithfulness = measure_faithfulness(classifier, result,

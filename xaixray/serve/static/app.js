@@ -321,10 +321,10 @@
   // image's own coordinates and is fitted like the <img> (object-fit: contain), so the box
   // lands on the same pixels at any tile size.
   function showModelBox(image) {
-    const media = $("original").parentElement;
+    const shown = $("original");
+    const media = shown.parentElement;
     media.querySelectorAll(".model-box").forEach((n) => n.remove());
     $("original-caption").textContent = state.file.name;
-    const shown = $("original");
     if (!image || !image.model_box) return;
     if (shown.complete && shown.naturalWidth === 0) return; // the browser cannot show this file
     const [top, bottom, left, right] = image.model_box;
