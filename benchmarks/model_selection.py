@@ -34,6 +34,7 @@ from xaixray import Classifier
 from xaixray.data import load_folder
 from xaixray.data.folders import patient_id
 from xaixray.errors import XaixrayError
+from xaixray.evaluation.calibration import check_calibration_set
 
 
 def log_odds(clf: Classifier, batch: np.ndarray) -> np.ndarray:
@@ -115,6 +116,7 @@ def main() -> None:
 
     images = load_folder(args.data, split="test")
     y = np.asarray(images.labels)
+    check_calibration_set(y)  # both classes, at least 10 images each, or one line and exit
     halves = patient_halves(images.paths)
 
     members = {name for c in args.candidates for name in c.split("+")}
