@@ -68,8 +68,9 @@ def adapt_batchnorm(clf: Classifier, batch: np.ndarray) -> None:
     the statistics of its own inputs, which already come from the re-normalised layers before it.
     """
     layers = batchnorm_layers(clf.model)
-    if not layers:
-        raise SystemExit(f"{clf.name}: has no BatchNormalization layer to adapt")
+    if not layers or not all(layer.trainable for layer in layers):
+        raise SystemExit(f"{clf.name}: --adapt-batchnorm needs BatchNormalization layers that "
+                         "are all trainable (frozen ones keep their statistics)")
     momenta = [layer.momentum for layer in layers]
     for layer in layers:
         layer.momentum = 0.0
@@ -114,7 +115,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results"))
     args = parser.parse_args()
 
-    images = load_folder(args.data, split="test")
+    images = load_folder(args.data, split=None)  # never a dataset root's held-out test/
     y = np.asarray(images.labels)
     check_calibration_set(y)  # both classes, at least 10 images each, or one line and exit
     halves = patient_halves(images.paths)
@@ -123,6 +124,7 @@ def main() -> None:
     scores: dict[str, np.ndarray] = {}
     for name in sorted(members):
         clf = Classifier.load(name)
+        clf.temperature = 1.0  # rank and average the models' own log-odds, unscaled
         batch = clf.preprocessing.prepare(images.paths)
         scores[name] = log_odds(clf, batch)
         if args.adapt_batchnorm and name in args.candidates:
