@@ -25,6 +25,7 @@ import argparse
 import hashlib
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from scipy.stats import bootstrap
@@ -39,8 +40,7 @@ from xaixray.evaluation.calibration import check_calibration_set
 
 def log_odds(clf: Classifier, batch: np.ndarray) -> np.ndarray:
     """The positive class's log-odds for a prepared batch."""
-    out = clf.predict_log_odds_prepared(batch)
-    return out[:, clf.positive_index] if out.ndim == 2 else out
+    return clf.predict_log_odds_prepared(batch)[:, clf.positive_index]
 
 
 def patient_halves(paths: list) -> np.ndarray:
@@ -49,7 +49,8 @@ def patient_halves(paths: list) -> np.ndarray:
                      for p in paths])
 
 
-def batchnorm_layers(model) -> list:
+def batchnorm_layers(model: Any) -> list:
+    """Every ``BatchNormalization`` layer of a Keras model, nested models included."""
     import keras
 
     found = []
@@ -96,11 +97,16 @@ def out_of_fold_adapted(clf: Classifier, batch: np.ndarray, halves: np.ndarray) 
 
 
 def auc_difference(y: np.ndarray, a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
-    """95% paired bootstrap interval of AUC(a) - AUC(b)."""
-    res = bootstrap((y, a, b), lambda yy, aa, bb: roc_auc_score(yy, aa) - roc_auc_score(yy, bb),
-                    paired=True, vectorized=False, n_resamples=2000, method="percentile",
-                    random_state=np.random.default_rng(0))
-    return float(res.confidence_interval.low), float(res.confidence_interval.high)
+    """95% paired bootstrap interval of AUC(a) - AUC(b); resamples of one class are skipped."""
+    def statistic(yy: np.ndarray, aa: np.ndarray, bb: np.ndarray) -> float:
+        if yy.min() == yy.max():
+            return np.nan
+        return roc_auc_score(yy, aa) - roc_auc_score(yy, bb)
+
+    res = bootstrap((y, a, b), statistic, paired=True, vectorized=False, n_resamples=2000,
+                    method="percentile", random_state=np.random.default_rng(0))
+    low, high = np.nanpercentile(res.bootstrap_distribution, [2.5, 97.5])
+    return float(low), float(high)
 
 
 def main() -> None:
@@ -122,38 +128,40 @@ def main() -> None:
 
     members = {name for c in args.candidates for name in c.split("+")}
     scores: dict[str, np.ndarray] = {}
+    adapted: dict[str, np.ndarray] = {}
     for name in sorted(members):
         clf = Classifier.load(name)
         clf.temperature = 1.0  # rank and average the models' own log-odds, unscaled
         batch = clf.preprocessing.prepare(images.paths)
         scores[name] = log_odds(clf, batch)
         if args.adapt_batchnorm and name in args.candidates:
-            scores[f"{name} (AdaBN, out of fold)"] = out_of_fold_adapted(clf, batch, halves)
+            adapted[name] = out_of_fold_adapted(clf, batch, halves)
 
     rows = []
     for c in args.candidates:
         rows.append((c, np.mean([scores[m] for m in c.split("+")], axis=0)))
-        if f"{c} (AdaBN, out of fold)" in scores:
-            rows.append((f"{c} (AdaBN, out of fold)", scores[f"{c} (AdaBN, out of fold)"]))
+        if c in adapted:
+            rows.append((f"{c} (AdaBN, out of fold)", adapted[c]))
     baseline = rows[0][1]
+    baseline_auc = float(roc_auc_score(y, baseline))
     results = {}
     print(f"{args.data}: {len(y)} images ({int(y.sum())} positive); AUC and the paired bootstrap "
           f"difference from {args.candidates[0]}")
     print(f"{'candidate':<60}{'AUC':>7}  {'vs baseline (95%)':>26}")
-    for name, s in rows:
+    for i, (name, s) in enumerate(rows):
         auc = float(roc_auc_score(y, s))
         results[name] = {"roc_auc": auc}
         diff = ""
-        if s is not baseline:
+        if i > 0:
             low, high = auc_difference(y, s, baseline)
-            d = auc - float(roc_auc_score(y, baseline))
+            d = auc - baseline_auc
             results[name]["difference"] = {"value": d, "low": low, "high": high}
             diff = f"{d:+.3f} ({low:+.3f} to {high:+.3f})"
         print(f"{name[-60:]:<60}{auc:>7.3f}  {diff:>26}")
     args.out.mkdir(parents=True, exist_ok=True)
     path = args.out / "model_selection.json"
-    path.write_text(json.dumps({"data": str(args.data), "n": len(y), "results": results},
-                               indent=2))
+    path.write_text(json.dumps({"data": str(args.data), "n": len(y),
+                                "baseline": args.candidates[0], "results": results}, indent=2))
     print(f"wrote {path}")
 
 
