@@ -40,3 +40,19 @@ def test_fit_on_arrays_without_validation():
     assert "val_loss" not in history
     assert clf.predict_proba(ph.images[:2]).shape == (2, 2)
     assert np.isfinite(history["loss"][0])
+
+
+def test_user_callbacks_run_before_early_stopping_records_the_best_weights():
+    # A callback that changes the weights at the end of an epoch (as SwapEMAWeights does when it
+    # swaps the averaged weights in) must run before early stopping copies the best weights.
+    import keras
+
+    class MarkBias(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            self.model.get_layer("prediction").bias.assign([123.0])
+
+    train, val = make_phantoms(24, 32, seed=1), make_phantoms(8, 32, seed=2)
+    clf = xaixray.build("compact_cnn", input_size=(32, 32), seed=0)
+    xaixray.train(clf, train, val, epochs=2, batch_size=8, augment=False, verbose=0,
+                  callbacks=[MarkBias()])
+    assert float(clf.model.get_layer("prediction").bias.numpy()[0]) == 123.0

@@ -86,6 +86,11 @@ def train(
         the validation loss when there is validation data, else on the training loss.
     checkpoint
         Optional path of a ``.weights.h5`` file that keeps the best weights during training.
+    callbacks
+        More Keras callbacks. They run before the built-in ones, so that a callback that changes
+        the weights at the end of an epoch (``keras.callbacks.SwapEMAWeights(swap_on_epoch=True)``
+        with an optimizer compiled with ``use_ema=True``) does so before early stopping records
+        the best weights and the checkpoint saves them.
     sensitivity
         With validation data, set ``classifier.threshold`` to the highest threshold whose
         validation sensitivity is at least this (a rule fixed before seeing test data), and record
@@ -117,7 +122,7 @@ def train(
         class_weight = class_weights(y_train, len(classifier.class_names))
 
     monitor = "val_loss" if val_ds is not None else "loss"
-    cbs = [
+    cbs = list(callbacks or []) + [
         keras.callbacks.EarlyStopping(monitor=monitor, patience=patience,
                                       restore_best_weights=True, verbose=1),
         keras.callbacks.ReduceLROnPlateau(monitor=monitor, factor=0.5,
@@ -126,7 +131,6 @@ def train(
     if checkpoint is not None:
         cbs.append(keras.callbacks.ModelCheckpoint(str(checkpoint), monitor=monitor,
                                                    save_best_only=True, save_weights_only=True))
-    cbs += list(callbacks or [])
 
     start = time.perf_counter()
     history = classifier.model.fit(train_ds, validation_data=val_ds, epochs=epochs,
