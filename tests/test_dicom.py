@@ -125,7 +125,7 @@ def test_files_with_the_dicom_marker_and_no_suffix_are_images(tmp_path, tiny_cla
     (tmp_path / "notes.txt").write_text("not an image")
     assert is_image_file(tmp_path / "IM0001") and not is_image_file(tmp_path / "notes.txt")
     assert is_image_file(tmp_path / "missing.DCM")
-    assert gather_images([tmp_path]) == ([tmp_path / "IM0001"], [])
+    assert gather_images([tmp_path]) == ([tmp_path / "IM0001"], [], [])
     np.testing.assert_array_equal(load_image(tmp_path / "IM0001"), as_uint8(RAMP / 4095))
     np.testing.assert_array_equal(tiny_classifier.predict_proba(tmp_path / "IM0001"),
                                   tiny_classifier.predict_proba(as_uint8(RAMP / 4095)))

@@ -50,10 +50,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     import sys
 
+    from ..data import load_folder
     from ..errors import XaixrayError
     from ..reports import prepare_folder
     from ..run.audit import audit
-    from .common import load_classifier
+    from .common import load_classifier, note_orphan_masks
 
     if args.data is None and args.phantoms is None:
         raise XaixrayError("give a labelled folder DIR, or --phantoms N")
@@ -61,7 +62,11 @@ def run(args: argparse.Namespace) -> int:
         raise XaixrayError(f"{args.data}: no such folder")
     prepare_folder(args.out, args.overwrite)  # refuse a used folder before hours of work
     clf = load_classifier(args)
-    result = audit(clf, args.data, args.methods, n=args.n, phantoms=args.phantoms,
+    data = None
+    if args.data is not None and args.phantoms is None:
+        data = load_folder(args.data, split="test")
+        note_orphan_masks("audit", data.orphan_masks)
+    result = audit(clf, data, args.methods, n=args.n, phantoms=args.phantoms,
                    seed=args.seed, randomization_n=args.randomization_n,
                    randomization_steps=args.randomization_steps,
                    progress=sys.stderr.isatty(), num_samples=args.num_samples,

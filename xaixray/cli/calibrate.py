@@ -46,9 +46,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..data import load_folder
     from ..errors import XaixrayError
     from ..evaluation import calibrate
-    from .common import load_classifier, refuse_existing
+    from .common import load_classifier, note_orphan_masks, refuse_existing
 
     if args.out.suffix.lower() != ".keras":
         raise XaixrayError(f"{args.out}: --out must end in .keras")
@@ -63,7 +64,9 @@ def run(args: argparse.Namespace) -> int:
         rule, target = "sensitivity", args.sensitivity or 0.95
 
     clf = load_classifier(args)
-    calibrated = calibrate(clf, args.data, rule, target, temperature=args.temperature,
+    images = load_folder(args.data, split="test")
+    note_orphan_masks("calibrate", images.orphan_masks)
+    calibrated = calibrate(clf, images, rule, target, temperature=args.temperature,
                            progress=sys.stderr.isatty())
     c = calibrated.info["calibration"]
     counts = ", ".join(f"{n} {k}" for k, n in c["counts"].items())

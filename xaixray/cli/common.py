@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from ..classifier import MODEL_SUFFIXES
-from ..imaging import is_image_file
+from ..data.inputs import list_folder, orphan_note
 
 LIME_SAMPLES = 250
 """``--num-samples`` unless told: LIME's default (a test keeps the two equal)."""
@@ -117,36 +117,50 @@ def images_from_args(args: argparse.Namespace, command: str
                      ) -> tuple[list[Path], list[str]] | None:
     """Split ``[MODEL] IMAGE...`` into ``args.model`` and image paths (folders expanded).
 
-    Returns ``(paths, problems)`` as :func:`gather_images`, or ``None`` (after saying so) when no
-    image was given at all.
+    Returns ``(paths, problems)`` as :func:`gather_images` (noting mask files that have no image
+    beside them), or ``None`` (after saying so) when no image was given at all.
     """
     args.model, inputs = split_model_and_inputs(args.inputs, args.model)
     if not inputs:
         warn(command, "error: no images given")
         return None
-    return gather_images(inputs)
+    images, problems, orphans = gather_images(inputs)
+    note_orphan_masks(command, orphans)
+    return images, problems
 
 
-def gather_images(inputs: Iterable[str | Path]) -> tuple[list[Path], list[str]]:
+def gather_images(inputs: Iterable[str | Path]) -> tuple[list[Path], list[str], list[Path]]:
     """Expand files and folders (recursively) into image paths.
 
-    Returns the image paths and a list of one-line problems (missing paths, folders without
-    images) to report at the end.
+    In folders, ``NAME_mask.png`` files are masks, never inputs (:mod:`xaixray.data.inputs`);
+    a file named on its own is always an input.
+
+    Returns the image paths, a list of one-line problems (missing paths, folders without
+    images) to report at the end, and the mask files found with no image beside them.
     """
     images: list[Path] = []
     problems: list[str] = []
+    orphans: list[Path] = []
     for item in inputs:
         p = Path(item)
         if p.is_dir():
-            found = sorted(f for f in p.rglob("*") if f.is_file() and is_image_file(f))
-            if not found:
+            found = list_folder(p, recursive=True)
+            if not found.images:
                 problems.append(f"{p}: folder holds no images")
-            images.extend(found)
+            images.extend(found.images)
+            orphans.extend(found.orphans)
         elif p.exists():
             images.append(p)
         else:
             problems.append(f"{p}: no such file")
-    return images, problems
+    return images, problems, orphans
+
+
+def note_orphan_masks(command: str, orphans: Iterable[Path]) -> None:
+    """Say once, in one line, which mask files have no image beside them."""
+    line = orphan_note(orphans)
+    if line:
+        warn(command, f"note: {line}")
 
 
 def warn(command: str, message: str) -> None:

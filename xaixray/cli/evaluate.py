@@ -27,7 +27,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
 
-    from .common import load_classifier, refuse_existing, warn
+    from .common import load_classifier, note_orphan_masks, refuse_existing, warn
 
     outputs = ([args.json] if args.json else []) + (
         [args.plots / f for f in ("confusion_matrix.png", "roc.png", "reliability.png")]
@@ -42,6 +42,7 @@ def run(args: argparse.Namespace) -> int:
 
     clf = load_classifier(args)
     images = load_folder(args.data, split="test")
+    note_orphan_masks("evaluate", images.orphan_masks)
     print(f"{clf.name}: evaluating on {len(images)} images in {images.root} {images.counts()}")
     result = evaluate(clf, images, progress=sys.stderr.isatty())
     m = {**result.metrics, "model": str(args.model), "data": str(images.root)}

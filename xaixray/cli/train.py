@@ -58,7 +58,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from .. import models
     from ..errors import XaixrayError
-    from .common import refuse_existing
+    from .common import note_orphan_masks, refuse_existing
 
     out: Path = args.out
     if out.suffix.lower() != ".keras":
@@ -77,8 +77,10 @@ def run(args: argparse.Namespace) -> int:
     from ..training import distribution_strategy, train
 
     train_set = load_folder(args.data, split="train")
+    note_orphan_masks("train", train_set.orphan_masks)
     if args.val is not None:
         val_set = load_folder(args.val, split="val")
+        note_orphan_masks("train", val_set.orphan_masks)
         split = {"folder": str(args.val)}
     else:
         split_seed = args.seed if args.split_seed is None else args.split_seed

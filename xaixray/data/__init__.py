@@ -9,20 +9,27 @@ from .folders import (
     relabel,
     split_by_patient,
 )
+from .inputs import FolderFiles, find_mask, is_mask_name, list_folder, orphan_note, split_masks
 from .pipeline import decode_images, load_arrays, make_dataset
 from .synthetic import Phantoms, make_phantoms
 
 __all__ = [
+    "FolderFiles",
     "ImageSet",
     "Phantoms",
     "augmentation",
     "class_weights",
     "decode_images",
+    "find_mask",
+    "is_mask_name",
+    "list_folder",
     "load_arrays",
     "load_folder",
     "make_dataset",
     "make_phantoms",
+    "orphan_note",
     "patient_id",
     "relabel",
     "split_by_patient",
+    "split_masks",
 ]

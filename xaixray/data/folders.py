@@ -14,8 +14,8 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import DataError
-from ..imaging import is_image_file
 from ..labels import CLASS_NAMES
+from .inputs import list_folder
 
 
 @dataclass
@@ -30,12 +30,21 @@ class ImageSet:
         Class indices into ``class_names``.
     class_names
         Class names in index order.
+    root
+        The folder the images were listed from, if any.
+    masks
+        ``{image path: its mask file}`` for the images with a ``NAME_mask.png`` beside them
+        (:mod:`xaixray.data.inputs`); masks are never among :attr:`paths`.
+    orphan_masks
+        Mask files of the folder with no image beside them (not inputs either).
     """
 
     paths: list[Path]
     labels: np.ndarray
     class_names: tuple[str, ...] = CLASS_NAMES
     root: Path | None = field(default=None, repr=False)
+    masks: dict[Path, Path] = field(default_factory=dict, repr=False)
+    orphan_masks: list[Path] = field(default_factory=list, repr=False)
 
     def __len__(self) -> int:
         return len(self.paths)
@@ -61,12 +70,23 @@ class ImageSet:
             If one of this set's classes is not in ``class_names``.
         """
         return ImageSet(list(self.paths), relabel(self.labels, self.class_names, class_names),
-                        tuple(str(c) for c in class_names), self.root)
+                        tuple(str(c) for c in class_names), self.root, dict(self.masks),
+                        list(self.orphan_masks))
 
     def subset(self, index: Sequence[int] | np.ndarray) -> ImageSet:
+        """The images at ``index`` (with their masks)."""
         index = np.asarray(index, dtype=int)
-        return ImageSet([self.paths[i] for i in index], self.labels[index], self.class_names,
-                        self.root)
+        paths = [self.paths[i] for i in index]
+        return ImageSet(paths, self.labels[index], self.class_names, self.root,
+                        {p: self.masks[p] for p in paths if p in self.masks},
+                        list(self.orphan_masks))
+
+    def mask_counts(self) -> dict[str, dict[str, int]]:
+        """``{class: {"images": n, "masks": m}}``: how many images of each class have a mask."""
+        has = np.asarray([p in self.masks for p in self.paths], bool)
+        return {name: {"images": int((self.labels == i).sum()),
+                       "masks": int(has[self.labels == i].sum())}
+                for i, name in enumerate(self.class_names)}
 
 
 def relabel(labels: Sequence[int] | np.ndarray, from_names: Sequence[str],
@@ -132,16 +152,21 @@ def load_folder(root: str | Path, split: str | None = "train",
         base = root / split
     paths: list[Path] = []
     labels: list[int] = []
+    masks: dict[Path, Path] = {}
+    orphans: list[Path] = []
     for i, name in enumerate(class_names):
         folder = base / name
         if not folder.is_dir():
             raise DataError(f"{base}: has no {name}/ folder")
-        files = sorted(f for f in folder.iterdir() if f.is_file() and is_image_file(f))
-        paths.extend(files)
-        labels.extend([i] * len(files))
+        files = list_folder(folder)  # NAME_mask.png files are masks, never inputs
+        paths.extend(files.images)
+        labels.extend([i] * len(files.images))
+        masks.update(files.masks)
+        orphans.extend(files.orphans)
     if not paths:
         raise DataError(f"{base}: holds no images")
-    return ImageSet(paths, np.asarray(labels, dtype=int), tuple(class_names), base)
+    return ImageSet(paths, np.asarray(labels, dtype=int), tuple(class_names), base, masks,
+                    orphans)
 
 
 def split_by_patient(images: ImageSet, val_fraction: float = 0.2,

@@ -52,6 +52,15 @@ class Evaluation:
         return self.proba[:, self.positive]
 
 
+def describe_data(data: Any) -> str:
+    """A short name for a labelled set: its folder, else its type (``"Phantoms"``, ...)."""
+    if isinstance(data, ImageSet) and data.root is not None:
+        return str(data.root)
+    if isinstance(data, (str, bytes)) or hasattr(data, "__fspath__"):
+        return str(data)
+    return type(data).__name__
+
+
 def predict_set(classifier: Classifier, data: Any, labels: Sequence[int] | None = None,
                 progress: bool = False) -> tuple[np.ndarray, np.ndarray, list[str]]:
     """Probabilities for a labelled set.

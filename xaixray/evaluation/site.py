@@ -12,7 +12,7 @@ from .calibration import (
     fit_temperature,
 )
 from .metrics import compute_metrics
-from .sets import calibration_report, predict_set
+from .sets import calibration_report, describe_data, predict_set
 
 
 def calibrate(classifier: Classifier, data: Any, rule: str = "sensitivity",
@@ -67,8 +67,7 @@ def calibrate(classifier: Classifier, data: Any, rule: str = "sensitivity",
     info = calibrated.info
     info["calibration"] = {
         "rule": rule_text,
-        "data": str(data) if isinstance(data, (str, bytes)) or hasattr(data, "__fspath__")
-        else type(data).__name__,
+        "data": describe_data(data),
         "n": int(len(y)),
         "counts": {name: int((y == i).sum()) for i, name in enumerate(classifier.class_names)},
         "unreadable": len(failures),

@@ -27,16 +27,17 @@ trustworthiness of saliency maps for localizing abnormalities in medical imaging
 from __future__ import annotations
 
 import os
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from ..data.inputs import MASK_SUFFIX, find_mask
 from ..explainers import peak_location
 from ..imaging import read_image, resize_map
 from .perturbation import pixel_ranks
 
-MASK_SUFFIX = "_mask"
+__all__ = ["MASK_SUFFIX", "find_mask", "load_mask", "localization", "mask_for", "pointing_game",
+           "relevance_mass", "top_area_iou"]
 
 
 def _mask_like(mask: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
@@ -140,16 +141,6 @@ def localization(heatmap: np.ndarray, mask: np.ndarray, tolerance: int = 0,
             "relevance_mass": relevance_mass(h, m),
             "top_area_iou": top_area_iou(h, m, fraction),
             "mask_area": float(m.mean())}
-
-
-def find_mask(image_path: str | os.PathLike) -> Path | None:
-    """The mask file beside an image: ``chest.jpeg`` -> ``chest_mask.png`` (or ``.PNG``)."""
-    p = Path(image_path)
-    for suffix in (".png", ".PNG"):
-        candidate = p.with_name(f"{p.stem}{MASK_SUFFIX}{suffix}")
-        if candidate.is_file():
-            return candidate
-    return None
 
 
 def load_mask(path: str | os.PathLike, shape: tuple[int, int] | None = None) -> np.ndarray:

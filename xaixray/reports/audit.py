@@ -70,12 +70,40 @@ def verdicts(summary: Mapping[str, Any]) -> list[str]:
     return out
 
 
+def mask_line(masks: Mapping[str, Any] | None) -> str | None:
+    """One line on the lesion masks of an audit's images, or ``None`` when it had none.
+
+    ``"Masks: for 40 of 40 PNEUMONIA images."``; a class with masks for only some of its images
+    is named, since the pointing game covers only those; orphan masks (no image beside them)
+    are counted.
+    """
+    if not masks or not (masks.get("images_with_masks") or masks.get("orphans")):
+        return None
+    parts, partial = [], []
+    for name, c in masks.get("by_class", {}).items():
+        if c["masks"]:
+            parts.append(f"for {c['masks']} of {c['images']} {name} images")
+            if c["masks"] < c["images"]:
+                partial.append(name)
+    text = "Masks: " + (", ".join(parts) if parts else "none for the audited images")
+    if partial:
+        text += (f" (only some {' and '.join(partial)} images have one: the pointing game "
+                 "covers those)")
+    if masks.get("orphans"):
+        text += f"; {len(masks['orphans'])} mask file(s) with no image beside them were ignored"
+    return text + "."
+
+
 def render_audit_markdown(audit: Mapping[str, Any]) -> str:
     """``audit.md``: a table per group (all, correct, incorrect) and the verdicts."""
     lines = [f"# Faithfulness audit: {audit['model']}", "",
              f"{audit['n_images']} images ({audit['counts']['correct']} predicted correctly, "
              f"{audit['counts']['incorrect']} incorrectly) from {audit['params'].get('data')}; "
-             f"seed {audit['params'].get('seed')}.", "", READING, ""]
+             f"seed {audit['params'].get('seed')}.", ""]
+    masks = mask_line(audit.get("masks"))
+    if masks:
+        lines += [masks, ""]
+    lines += [READING, ""]
     groups = [("All images", audit["methods"])] + [
         (f"{g.capitalize()} predictions", audit["groups"][g]) for g in ("correct", "incorrect")]
     for title, summary in groups:
@@ -101,8 +129,11 @@ def render_audit_html(audit: Mapping[str, Any]) -> str:
              f"<p class=\"sub\">{audit['n_images']} images ({audit['counts']['correct']} "
              f"predicted correctly, {audit['counts']['incorrect']} incorrectly) from "
              f"{escape(str(audit['params'].get('data')))}; seed "
-             f"{escape(str(audit['params'].get('seed')))}.</p>",
-             f"<div class=\"note\"><p>{escape(READING)}</p></div>"]
+             f"{escape(str(audit['params'].get('seed')))}.</p>"]
+    masks = mask_line(audit.get("masks"))
+    if masks:
+        parts.append(f"<p class=\"sub\">{escape(masks)}</p>")
+    parts.append(f"<div class=\"note\"><p>{escape(READING)}</p></div>")
     head = "".join(f"<th>{escape(h)}<br><small>{escape(b)}</small></th>" for _, h, b in COLUMNS)
     groups = [("All images", audit["methods"])] + [
         (f"{g.capitalize()} predictions", audit["groups"][g]) for g in ("correct", "incorrect")]

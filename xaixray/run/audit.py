@@ -21,6 +21,7 @@ import numpy as np
 from ..classifier import Classifier
 from ..data import ImageSet, Phantoms, load_folder, make_phantoms, relabel
 from ..errors import DataError, ImageError, XaixrayError, one_line
+from ..evaluation.sets import describe_data
 from ..explainers import (
     DEFAULT_METHODS,
     PreparedImage,
@@ -31,8 +32,8 @@ from ..explainers import (
 from ..files import to_json
 from ..labels import CLASS_NAMES
 from ..metrics import (
+    load_mask,
     localization,
-    mask_for,
     perturbation_curves,
     randomization_check,
     shortcut_shares,
@@ -82,6 +83,10 @@ class Audit:
         One line per image that could not be read or explained.
     params
         How the audit was run (data, sample size, seed, metric settings).
+    masks
+        Lesion masks of the data: ``images_with_masks`` (in the sample), ``by_class``
+        (``{class: {"images": n, "masks": m}}`` over the sample) and ``orphans`` (mask files
+        with no image beside them, never audited).
     """
 
     model: str
@@ -89,6 +94,7 @@ class Audit:
     images: list[AuditImage]
     failures: list[str] = field(default_factory=list)
     params: dict[str, Any] = field(default_factory=dict)
+    masks: dict[str, Any] = field(default_factory=dict)
 
     def summary(self, group: str = "all") -> dict[str, dict[str, Any]]:
         """``{method: {metric: mean}}`` over ``group`` (``"all"``, ``"correct"``,
@@ -122,6 +128,7 @@ class Audit:
                         "methods": im.methods, "errors": im.errors} for im in self.images],
             "failures": self.failures,
             "params": self.params,
+            "masks": self.masks,
         }
 
     def write(self, out: str | os.PathLike, overwrite: bool = False) -> dict[str, Path]:
@@ -172,11 +179,13 @@ def audit(classifier: Classifier, data: Any = None, methods: Sequence[str] | str
         Write it with :meth:`Audit.write`.
     """
     order = check_methods(methods)
-    images, labels, masks, sources, data_name = _sample(classifier, data, n, phantoms, seed)
+    images, labels, masks, sources, data_name, orphans = _sample(classifier, data, n, phantoms,
+                                                                 seed)
     explainers, errors = make_explainers(classifier, order, seed, params, **options)
     if not explainers:
         raise XaixrayError("; ".join(f"{m}: {msg}" for m, msg in errors.items()))
-    result = Audit(classifier.name, order, [], params={
+    result = Audit(classifier.name, order, [], masks=_mask_counts(
+        classifier.class_names, labels, masks, orphans), params={
         "data": data_name, "n_requested": n, "seed": seed, "methods_params":
         {m: e.params for m, e in explainers.items()}, "randomization_n": randomization_n,
         "randomization_steps": randomization_steps, "removal": "blur", "score": "probability"})
@@ -243,8 +252,9 @@ def _audit_one(classifier: Classifier, image: Any, label: int, mask: np.ndarray 
 
 
 def _sample(classifier: Classifier, data: Any, n: int, phantoms: int | None, seed: int
-            ) -> tuple[list, np.ndarray, list, list[str], str]:
-    """Images, labels, masks (or ``None``), sources and a description of the data."""
+            ) -> tuple[list, np.ndarray, list, list[str], str, list[str]]:
+    """Images, labels, masks (or ``None``), sources, a description of the data and the names of
+    its orphan mask files."""
     if phantoms is not None:
         if phantoms < 2:
             raise DataError(f"--phantoms needs at least 2 images, got {phantoms}")
@@ -260,14 +270,28 @@ def _sample(classifier: Classifier, data: Any, n: int, phantoms: int | None, see
         labels = relabel(data.labels, CLASS_NAMES, classifier.class_names)
         return ([data.images[i] for i in index], labels[index],
                 [data.masks[i] for i in index],
-                [f"phantom-{i:04d}-{CLASS_NAMES[data.labels[i]]}" for i in index], name)
+                [f"phantom-{i:04d}-{CLASS_NAMES[data.labels[i]]}" for i in index], name, [])
     if not isinstance(data, ImageSet):
-        data = load_folder(data, split="test")
+        data = load_folder(data, split="test")  # NAME_mask.png files are masks, never images
+    name = describe_data(data)
     data = data.relabel(classifier.class_names)  # labels matched to the model's classes by name
     index = _stratified(data.labels, n, seed)
     paths = [data.paths[i] for i in index]
-    return (paths, data.labels[index], [mask_for(p) for p in paths], [str(p) for p in paths],
-            name)
+    masks = [load_mask(data.masks[p]) if p in data.masks else None for p in paths]
+    return (paths, data.labels[index], masks, [str(p) for p in paths], name,
+            [p.name for p in data.orphan_masks])
+
+
+def _mask_counts(class_names: Sequence[str], labels: np.ndarray, masks: Sequence[Any],
+                 orphans: Sequence[str]) -> dict[str, Any]:
+    """How many of the sampled images of each class have a mask (see :attr:`Audit.masks`)."""
+    has = np.asarray([m is not None for m in masks], bool)
+    labels = np.asarray(labels, int)
+    return {"images_with_masks": int(has.sum()),
+            "by_class": {c: {"images": int((labels == i).sum()),
+                             "masks": int(has[labels == i].sum())}
+                         for i, c in enumerate(class_names)},
+            "orphans": list(orphans)}
 
 
 def _stratified(labels: np.ndarray, n: int, seed: int) -> np.ndarray:
