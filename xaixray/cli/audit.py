@@ -38,6 +38,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="cascading randomisation steps, the last randomising every layer "
                         "(default: 3)")
     p.add_argument("--seed", type=int, default=0, help="seed of the sample and the methods")
+    p.add_argument("--removal", choices=("blur", "road"), default="blur",
+                   help="how deletion and insertion remove pixels: blur (default) or road "
+                        "(noisy linear imputation, Rong et al. 2022; slower)")
     add_sample_counts(p)
     p.add_argument("--out", type=Path, default=Path("xaixray-audit"), metavar="DIR",
                    help="output folder (default: xaixray-audit)")
@@ -70,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
                    seed=args.seed, randomization_n=args.randomization_n,
                    randomization_steps=args.randomization_steps,
                    progress=sys.stderr.isatty(), num_samples=args.num_samples,
-                   max_evals=args.max_evals)
+                   max_evals=args.max_evals, removal=args.removal)
     files = result.write(args.out, overwrite=True)
     print(files["markdown"].read_text(encoding="utf-8").split("## Correct predictions")[0].rstrip())
     print(f"\nwrote {files['json']}, {files['markdown'].name} and {files['html'].name}")

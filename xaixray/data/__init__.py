@@ -9,6 +9,7 @@ from .folders import (
     relabel,
     split_by_patient,
 )
+from .implants import make_implants, write_implants
 from .inputs import FolderFiles, find_mask, is_mask_name, list_folder, orphan_note, split_masks
 from .pipeline import decode_images, load_arrays, make_dataset
 from .synthetic import Phantoms, make_phantoms
@@ -26,10 +27,12 @@ __all__ = [
     "load_arrays",
     "load_folder",
     "make_dataset",
+    "make_implants",
     "make_phantoms",
     "orphan_note",
     "patient_id",
     "relabel",
     "split_by_patient",
     "split_masks",
+    "write_implants",
 ]

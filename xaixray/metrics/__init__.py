@@ -8,6 +8,8 @@ scikit-image and TensorFlow are imported when a metric runs.
 - :mod:`.perturbation`: deletion and insertion curves against random rankings (Petsiuk 2018);
 - :mod:`.randomization`: cascading model-parameter randomisation (Adebayo 2018);
 - :mod:`.localization`: pointing game, relevance mass and top-area IoU against a known mask;
+- :mod:`.imputation`: noisy linear imputation, ROAD's removal (Rong 2022);
+- :mod:`.ranking`: which method to trust, from an audit's numbers;
 - :mod:`.shortcuts`: attribution in the image border and outside the body;
 - :mod:`.summary`: :func:`faithfulness`, what a per-image report shows (deletion, insertion and
   shortcut shares of every map of an :class:`~xaixray.explainers.ExplanationSet`).
@@ -42,6 +44,7 @@ from .randomization import (
     randomization_check,
     randomized_classifiers,
 )
+from .ranking import rank_methods, recommendation
 from .shortcuts import (
     body_mask,
     border_band,
@@ -71,6 +74,8 @@ __all__ = [
     "model_frame",
     "outside_body_share",
     "perturbation_curves",
+    "rank_methods",
+    "recommendation",
     "pixel_ranks",
     "pointing_game",
     "randomization_check",

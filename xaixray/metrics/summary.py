@@ -62,7 +62,8 @@ def faithfulness(classifier: Classifier, result: ExplanationSet, *, steps: int =
         insertion_better, faithful, verdict, border_share, border_area, outside_body_share,
         outside_body_area, warnings, curves}}``, where ``curves`` holds ``fractions``,
         ``deletion``, ``deletion_random``, ``insertion`` and ``insertion_random``;
-        ``notes`` (sentences about the image as a whole); ``seconds``.
+        ``notes`` (sentences about the image as a whole); ``passed`` (the methods whose maps
+        beat random on deletion and insertion); ``seconds``.
 
     Examples
     --------
@@ -126,8 +127,22 @@ def faithfulness(classifier: Classifier, result: ExplanationSet, *, steps: int =
                            "insertion": _floats(i.scores),
                            "insertion_random": _floats(i.random_scores)},
             }
+    out["passed"] = [m for m, d in out["methods"].items() if d["faithful"]]
     out["seconds"] = time.perf_counter() - start
     return out
+
+
+def passed_line(faith: dict[str, Any]) -> str | None:
+    """One line saying which maps of a report passed (beat random on deletion and insertion)."""
+    methods = faith.get("methods") or {}
+    if not methods:
+        return None
+    passed = [_title(m) for m, d in methods.items() if d.get("faithful")]
+    failed = [_title(m) for m, d in methods.items() if not d.get("faithful")]
+    if not passed:
+        return "No map of this image beats random on both deletion and insertion."
+    return ("Passed (better than random on deletion and insertion): " + ", ".join(passed)
+            + ("; not passed: " + ", ".join(failed) if failed else "") + ".")
 
 
 def _floats(values: np.ndarray) -> list[float]:

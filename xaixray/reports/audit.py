@@ -29,6 +29,28 @@ READING = (
     "(framing, markers, background). Intervals are bootstrap 95% intervals of the mean.")
 
 
+RANK_COLUMNS = (("deletion_better", "deletion beats random"),
+                ("insertion_better", "insertion beats random"), ("pointing_game", "pointing game"))
+RANK_RULE = (
+    "Ranking rule: a method whose maps survive randomised weights (Spearman ≥ 0.3) comes after "
+    "every other; the rest are ordered by the mean of the shares of images on which deletion "
+    "and insertion beat random and, where masks exist, the pointing game. A method is "
+    "recommended when it is not failing the randomisation check and beats random on deletion "
+    "and insertion for at least half of the images (docs/faithfulness.md).")
+
+
+def ranking_table(ranking: list[Mapping[str, Any]]) -> str:
+    """The ranking as a Markdown table, with the rule under it."""
+    lines = ["| rank | method | score | " + " | ".join(h for _, h in RANK_COLUMNS)
+             + " | randomisation | recommended |", "|---|---|---|" + "---|" * len(RANK_COLUMNS)
+             + "---|---|"]
+    for r in ranking:
+        lines.append(f"| {r['rank']} | {r['method']} | {_num(r['score'], 2)} | "
+                     + " | ".join(_num(r["components"].get(k), 2) for k, _ in RANK_COLUMNS)
+                     + f" | {r['randomization'] or '–'} | {'yes' if r['recommended'] else 'no'} |")
+    return "\n".join(lines) + "\n\n" + RANK_RULE
+
+
 def _num(value: Any, digits: int = 3) -> str:
     return "–" if value is None else f"{value:.{digits}f}"
 
@@ -104,6 +126,9 @@ def render_audit_markdown(audit: Mapping[str, Any]) -> str:
     if masks:
         lines += [masks, ""]
     lines += [READING, ""]
+    if audit.get("recommendation"):
+        lines += ["## Which method to trust", "", f"**{audit['recommendation']}**", "",
+                  ranking_table(audit.get("ranking", [])), ""]
     groups = [("All images", audit["methods"])] + [
         (f"{g.capitalize()} predictions", audit["groups"][g]) for g in ("correct", "incorrect")]
     for title, summary in groups:
@@ -134,6 +159,20 @@ def render_audit_html(audit: Mapping[str, Any]) -> str:
     if masks:
         parts.append(f"<p class=\"sub\">{escape(masks)}</p>")
     parts.append(f"<div class=\"note\"><p>{escape(READING)}</p></div>")
+    if audit.get("recommendation"):
+        rows = "".join(
+            f"<tr><td class=\"num\">{r['rank']}</td><td>{escape(r['method'])}</td>"
+            f"<td class=\"num\">{_num(r['score'], 2)}</td>"
+            + "".join(f"<td class=\"num\">{_num(r['components'].get(k), 2)}</td>"
+                      for k, _ in RANK_COLUMNS)
+            + f"<td>{escape(str(r['randomization'] or '–'))}</td>"
+              f"<td>{'yes' if r['recommended'] else 'no'}</td></tr>"
+            for r in audit.get("ranking", []))
+        heads = "".join(f"<th>{escape(h)}</th>" for _, h in RANK_COLUMNS)
+        parts.append(f"<h2>Which method to trust</h2><p><b>{escape(audit['recommendation'])}"
+                     f"</b></p><table><tr><th>rank</th><th>method</th><th>score</th>{heads}"
+                     f"<th>randomisation</th><th>recommended</th></tr>{rows}</table>"
+                     f"<p class=\"sub\">{escape(RANK_RULE)}</p>")
     head = "".join(f"<th>{escape(h)}<br><small>{escape(b)}</small></th>" for _, h, b in COLUMNS)
     groups = [("All images", audit["methods"])] + [
         (f"{g.capitalize()} predictions", audit["groups"][g]) for g in ("correct", "incorrect")]

@@ -9,6 +9,7 @@ from typing import Any
 
 from ..imaging import display_name
 from ..labels import positive_index
+from ..metrics.summary import passed_line
 
 STYLE = """
 body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:2em auto;
@@ -188,6 +189,7 @@ def _faithfulness_section(faith: Mapping[str, Any] | None, png: bytes | None) ->
             f"<td class=\"num\">{_share(d.get('outside_body_share'))} "
             f"({_share(d.get('outside_body_area'))})</td></tr>")
         warnings += d.get("warnings", [])
+    parts.append(f"<p><b>{escape(passed_line(faith) or '')}</b></p>")
     parts.append(f"<table>{head}{''.join(rows)}</table>")
     lines = [*faith.get("notes", []), *warnings]
     if lines:

@@ -32,10 +32,13 @@ from ..explainers import (
 from ..files import to_json
 from ..labels import CLASS_NAMES
 from ..metrics import (
+    REMOVALS,
     load_mask,
     localization,
     perturbation_curves,
     randomization_check,
+    rank_methods,
+    recommendation,
     shortcut_shares,
 )
 from ..reports import atomic_write, prepare_folder
@@ -112,14 +115,27 @@ class Audit:
                                    for k, v in values.items() if len(v) >= 2}
         return out
 
+    def ranking(self) -> list[dict[str, Any]]:
+        """The methods, best first, by the rule of :mod:`xaixray.metrics.ranking`."""
+        return rank_methods(self.summary("all"))
+
+    def recommendation(self) -> str:
+        """One line: which method to trust first for this model, and which fail."""
+        return recommendation(self.ranking())
+
     def to_dict(self) -> dict[str, Any]:
         """What ``audit.json`` holds: ``model``, ``n_images``, ``methods`` (the overall summary),
-        ``groups`` (correct / incorrect), ``images``, ``failures`` and ``params``."""
+        ``ranking`` and ``recommendation``, ``groups`` (correct / incorrect), ``images``,
+        ``failures``, ``params`` and ``masks``."""
+        summary = self.summary("all")
+        ranking = rank_methods(summary)
         return {
             "xaixray_version": __version__,
             "model": self.model,
             "n_images": len(self.images),
-            "methods": self.summary("all"),
+            "methods": summary,
+            "ranking": ranking,
+            "recommendation": recommendation(ranking),
             "groups": {g: self.summary(g) for g in ("correct", "incorrect")},
             "counts": {"correct": sum(im.correct for im in self.images),
                        "incorrect": sum(not im.correct for im in self.images)},
@@ -146,7 +162,7 @@ def audit(classifier: Classifier, data: Any = None, methods: Sequence[str] | str
           n: int = 100, phantoms: int | None = None, seed: int = 0,
           randomization_n: int = 5, randomization_steps: int = 3,
           params: Mapping[str, Mapping[str, Any]] | None = None, progress: bool = False,
-          **options: Any) -> Audit:
+          removal: str = "blur", **options: Any) -> Audit:
     """Audit how faithful ``classifier``'s explanations are.
 
     Parameters
@@ -172,6 +188,9 @@ def audit(classifier: Classifier, data: Any = None, methods: Sequence[str] | str
         randomises every layer).
     params, options
         Method parameters, as in :func:`xaixray.explain`.
+    removal
+        How deletion and insertion remove pixels: ``"blur"`` or ``"road"`` (noisy linear
+        imputation; :data:`xaixray.metrics.REMOVALS`).
 
     Returns
     -------
@@ -179,6 +198,8 @@ def audit(classifier: Classifier, data: Any = None, methods: Sequence[str] | str
         Write it with :meth:`Audit.write`.
     """
     order = check_methods(methods)
+    if removal not in REMOVALS:
+        raise XaixrayError(f"unknown removal {removal!r}; use {' or '.join(REMOVALS)}")
     images, labels, masks, sources, data_name, orphans = _sample(classifier, data, n, phantoms,
                                                                  seed)
     explainers, errors = make_explainers(classifier, order, seed, params, **options)
@@ -188,7 +209,7 @@ def audit(classifier: Classifier, data: Any = None, methods: Sequence[str] | str
         classifier.class_names, labels, masks, orphans), params={
         "data": data_name, "n_requested": n, "seed": seed, "methods_params":
         {m: e.params for m, e in explainers.items()}, "randomization_n": randomization_n,
-        "randomization_steps": randomization_steps, "removal": "blur", "score": "probability"})
+        "randomization_steps": randomization_steps, "removal": removal, "score": "probability"})
     # the randomisation subset is itself stratified, so that it is not one class only
     randomized = set(_stratified(np.asarray(labels), randomization_n, seed).tolist()) \
         if randomization_n > 0 else set()
@@ -197,7 +218,8 @@ def audit(classifier: Classifier, data: Any = None, methods: Sequence[str] | str
         for i, (image, label, mask, source) in enumerate(zip(images, labels, masks, sources)):
             try:
                 row = _audit_one(classifier, image, int(label), mask, source, explainers,
-                                 errors, order, seed, i in randomized, randomization_steps)
+                                 errors, order, seed, i in randomized, randomization_steps,
+                                 removal)
             except ImageError as exc:
                 result.failures.append(str(exc))
             except Exception as exc:  # noqa: BLE001 - one image must not stop the audit
@@ -214,7 +236,8 @@ def audit(classifier: Classifier, data: Any = None, methods: Sequence[str] | str
 
 def _audit_one(classifier: Classifier, image: Any, label: int, mask: np.ndarray | None,
                source: str, explainers: Mapping[str, Any], errors: Mapping[str, str],
-               order: Sequence[str], seed: int, randomize: bool, steps: int) -> AuditImage:
+               order: Sequence[str], seed: int, randomize: bool, steps: int,
+               removal: str = "blur") -> AuditImage:
     prepared = PreparedImage.load(classifier, image)
     prepared.source = source
     explained = explain_image(classifier, prepared, explainers, errors, None, order)
@@ -223,7 +246,8 @@ def _audit_one(classifier: Classifier, image: Any, label: int, mask: np.ndarray 
     maps = {m: e.heatmap for m, e in explained.explanations.items()}
     if not maps:
         return row
-    curves = perturbation_curves(classifier, prepared, maps, explained.prediction, seed=seed)
+    curves = perturbation_curves(classifier, prepared, maps, explained.prediction, seed=seed,
+                                 removal=removal)
     positive = classifier.positive_index
     for m, heat in maps.items():
         d, ins = curves[m]["deletion"], curves[m]["insertion"]
