@@ -15,10 +15,11 @@ PACKAGE = Path(__file__).resolve().parents[1] / "xaixray"
 
 # bottom to top; a part may import its own modules and any part of a lower layer
 LAYERS: list[set[str]] = [
-    {"errors", "files", "labels", "version", "bundled", "prediction_sets"},
+    {"errors", "files", "labels", "version", "bundled"},
     {"imaging"},
     {"anatomy"},
     {"preprocessing"},
+    {"prediction_sets"},  # applies stored conformal quantiles; fitting them is evaluation's
     {"classifier"},
     {"models"},
     {"data"},

@@ -25,15 +25,11 @@ METHOD = "split conformal, class-conditional (Mondrian); score 1 - p(class)"
 
 def class_quantile(scores: Sequence[float], alpha: float) -> float:
     """The finite-sample-corrected ``1 - alpha`` quantile of one class's scores: the
-    ``ceil((n + 1)(1 - alpha))``-th smallest (NumPy's ``quantile``, ``method="higher"``); 1.0
-    (the class is always in the set) when ``n`` is too small for that order statistic to exist,
-    i.e. ``n < 1 / alpha - 1``."""
-    s = np.asarray(scores, dtype=np.float64)
-    n = len(s)
-    level = np.ceil((n + 1) * (1.0 - alpha)) / n if n else np.inf
-    if level > 1.0:
-        return 1.0
-    return float(np.quantile(s, level, method="higher"))
+    ``k = ceil((n + 1)(1 - alpha))``-th smallest; 1.0 (the class is always in the set) when
+    ``k > n``, i.e. ``n < 1 / alpha - 1``."""
+    s = np.sort(np.asarray(scores, dtype=np.float64))
+    k = int(np.ceil((len(s) + 1) * (1.0 - alpha) - 1e-9))  # 40 * 0.95 is 38, not 38.000001
+    return 1.0 if k > len(s) else float(s[k - 1])
 
 
 def fit_conformal(y_true: Sequence[int], proba: np.ndarray, alpha: float,
