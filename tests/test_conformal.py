@@ -233,3 +233,12 @@ def test_reports_show_the_prediction_set(tiny_classifier):
                                        class_names=clf.class_names,
                                        model=tiny_classifier.metadata()))
     assert plain["prediction_set"] is None
+
+
+def test_the_bundled_model_carries_its_promise_and_its_sets():
+    clf = xaixray.Classifier.load("default")
+    promise = clf.info["calibration"]["promise"]
+    assert promise["method"] == "clopper-pearson" and promise["lower_bound"] >= 0.95
+    assert (promise["target"], promise["confidence"], promise["n"]) == (0.95, 0.95, 119)
+    assert clf.info["conformal"]["alpha"] == 0.05 and clf.info["conformal"]["too_few"] == []
+    assert clf.threshold == pytest.approx(0.603, abs=5e-4)
