@@ -128,7 +128,7 @@ def format_metrics(m: dict) -> str:
         c = m["conformal"]
         lines += ["", f"conformal prediction sets (alpha {c['alpha']:g}; coverage target "
                       f"{1 - c['alpha']:.2f} per class)",
-                  f"  uncertain ({{both classes}})  {c['uncertain']:.3f}   empty  {c['empty']:.3f}"]
+                  f"  uncertain (both classes)  {c['uncertain']:.3f}   empty  {c['empty']:.3f}"]
         for name, cov in c["coverage_by_class"].items():
             if cov is not None:
                 lines.append(f"  coverage {name:<12} {cov:.3f}   uncertain "
