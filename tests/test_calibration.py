@@ -22,8 +22,9 @@ P = np.array([0.05, 0.20, 0.30, 0.45, 0.70, 0.40, 0.60, 0.80, 0.90, 0.95])
 
 
 def test_threshold_rules_on_hand_made_scores():
-    # sensitivity >= 0.8: 4 of the 5 positives must be >= t -> the highest such t is 0.60
-    assert choose_threshold(Y, P, "sensitivity", 0.8)[0] == pytest.approx(0.60)
+    # sensitivity >= 0.8 on this set: 4 of the 5 positives must be >= t -> the highest is 0.60
+    assert choose_threshold(Y, P, "sensitivity", 0.8, method="empirical")[0] == \
+        pytest.approx(0.60)
     # specificity >= 0.8: 4 of the 5 negatives must be < t -> just above 0.45
     t = threshold_for_specificity(Y, P, 0.8)
     assert 0.45 < t < 0.45 + 1e-12
@@ -68,7 +69,8 @@ def test_operating_point_intervals_contain_the_estimate():
 
 def test_calibrate_writes_a_new_model_with_its_rule_and_reads_back(tiny_classifier, tmp_path):
     data = make_phantoms(40, 32, seed=5)
-    calibrated = xaixray.calibrate(tiny_classifier, data, "sensitivity", 0.9, temperature=True)
+    calibrated = xaixray.calibrate(tiny_classifier, data, "sensitivity", 0.9, temperature=True,
+                                   method="empirical")
     assert tiny_classifier.threshold == 0.5 and tiny_classifier.temperature == 1.0  # untouched
     c = calibrated.info["calibration"]
     assert c["n"] == 40 and c["counts"] == {"NORMAL": 20, "PNEUMONIA": 20}

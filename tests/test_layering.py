@@ -19,6 +19,7 @@ LAYERS: list[set[str]] = [
     {"imaging"},
     {"anatomy"},
     {"preprocessing"},
+    {"prediction_sets"},  # applies stored conformal quantiles; fitting them is evaluation's
     {"classifier"},
     {"models"},
     {"data"},

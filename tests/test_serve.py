@@ -19,7 +19,7 @@ from xaixray.errors import XaixrayError
 pytest.importorskip("flask", reason='the web app needs Flask: pip install "xaixray[serve]"')
 
 FAST = {"num_samples": 30, "max_evals": 30}
-PREDICT_KEYS = {"prediction", "probabilities", "threshold", "model"}
+PREDICT_KEYS = {"prediction", "probabilities", "threshold", "model", "prediction_set"}
 ALL = "gradcam, gradcam++, lime, shap"
 NO_FILE = "no file uploaded: send the image as multipart/form-data in the field 'file'"
 
@@ -75,6 +75,7 @@ def test_predict_uses_the_cli_decoder(client, sample, tiny_classifier):
                                      "PNEUMONIA": float(expected[1])}
     assert body["prediction"] == tiny_classifier.predict([sample])[0]
     assert body["threshold"] == 0.5 and body["model"] == "tiny"
+    assert body["prediction_set"] is None  # calibrated without --conformal
 
 
 def test_explain_returns_overlays_timings_and_agreement(client, sample):
@@ -144,6 +145,28 @@ def test_a_method_that_cannot_run_is_reported_not_fatal(tiny_classifier, sample)
     body = post(client, "/api/explain?methods=gradcam,lime", sample.read_bytes()).get_json()
     assert list(body["explanations"]) == ["lime"]
     assert body["errors"]["gradcam"].startswith("Grad-CAM needs a convolutional layer")
+
+
+def test_predict_gives_the_conformal_set_of_a_model_that_has_one(tiny_classifier, sample):
+    from xaixray import Classifier
+    from xaixray.serve import create_app
+
+    p = float(tiny_classifier.predict_proba([sample])[0, 1])
+    # NORMAL in the set when P(PNEUMONIA) <= 1, PNEUMONIA when P(PNEUMONIA) >= 0: both
+    info = {"conformal": {"alpha": 0.05, "quantiles": {"NORMAL": 1.0, "PNEUMONIA": 1.0}}}
+    clf = Classifier(tiny_classifier.model, tiny_classifier.preprocessing, name="tiny",
+                     info=info)
+    app = create_app(clf, "gradcam", **FAST)
+    try:
+        client = app.test_client()
+        body = post(client, "/api/predict", sample.read_bytes()).get_json()
+        page = client.get("/").get_data(as_text=True)
+        script = client.get("/static/app.js").get_data(as_text=True)
+    finally:
+        app.extensions["xaixray"].close()
+    assert 0 < p < 1 and body["prediction_set"] == {
+        "classes": ["NORMAL", "PNEUMONIA"], "label": "uncertain", "alpha": 0.05}
+    assert 'id="prediction-set"' in page and "p.prediction_set.label" in script
 
 
 def test_the_page_and_its_files(client):

@@ -85,6 +85,7 @@ def test_upload_predict_and_explain_in_chromium(browser, server, tiny_classifier
     assert verdict == prediction
     badge = browser.find_element(By.ID, "verdict").get_attribute("class")
     assert badge == f"badge {'normal' if prediction == 'NORMAL' else 'pneumonia'}"
+    assert browser.find_element(By.ID, "prediction-set").get_attribute("hidden")  # no sets
     meter = browser.find_element(By.ID, "meter")
     assert meter.get_attribute("aria-valuenow") == f"{expected[1]:.3f}"
     fill = browser.find_element(By.ID, "meter-fill")
@@ -173,3 +174,26 @@ def test_the_part_a_cropping_model_sees_is_outlined_on_the_xray(browser, tiny_cl
     expected = [x0 + scale * left, y0 + scale * top, scale * (right - left),
                 scale * (bottom - top)]
     assert np.allclose([x, y, w, h], expected, atol=2.5), (got, expected)
+
+
+def test_the_page_shows_the_conformal_set(browser, tiny_classifier):
+    from xaixray import Classifier
+    from xaixray.serve import BackgroundServer, create_app
+
+    info = {"conformal": {"alpha": 0.05, "quantiles": {"NORMAL": 1.0, "PNEUMONIA": 1.0}}}
+    clf = Classifier(tiny_classifier.model, tiny_classifier.preprocessing, name="tiny",
+                     info=info)  # both classes always in the set: "uncertain"
+    app = create_app(clf, "gradcam", **FAST)
+    sample = next(p for p in xaixray.sample_images() if "PNEUMONIA" in p.name)
+    wait = WebDriverWait(browser, 60)
+    with BackgroundServer(app) as running:
+        browser.get(running.url)
+        wait.until(lambda d: d.find_element(By.ID, "model-info").text.startswith("Model tiny"))
+        browser.find_element(By.ID, "file").send_keys(str(sample))
+        wait.until(lambda d: d.execute_script("return document.getElementById('preview')"
+                                              ".naturalWidth") > 0)
+        browser.find_element(By.ID, "analyse").click()
+        text = wait.until(lambda d: d.find_element(By.ID, "prediction-set").text or None)
+    app.extensions["xaixray"].close()
+    assert text.startswith("Conformal prediction set: {NORMAL, PNEUMONIA}, uncertain")
+    assert "95% of each class" in text

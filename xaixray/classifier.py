@@ -27,6 +27,7 @@ from .errors import ModelError, one_line
 from .files import atomic_path, to_json
 from .imaging import ImageLike, as_image_list
 from .labels import CLASS_NAMES, positive_index
+from .prediction_sets import prediction_sets
 from .preprocessing import FIELDS as PREPROCESSING_FIELDS
 from .preprocessing import Preprocessing, infer_from_input_shape
 
@@ -225,6 +226,12 @@ class Classifier:
     def predict(self, images: ImageLike | Iterable[ImageLike]) -> np.ndarray:
         """Predicted class names (array of ``str``), using :attr:`threshold` for binary models."""
         return np.asarray(self.class_names)[self.decide(self.predict_proba(images))]
+
+    def predict_sets(self, images: ImageLike | Iterable[ImageLike]) -> list[tuple[str, ...]]:
+        """Conformal prediction sets (``info["conformal"]``, from ``xaixray calibrate
+        --conformal``); see :func:`xaixray.prediction_sets.prediction_sets`."""
+        return prediction_sets(self.predict_proba(images), self.info.get("conformal"),
+                               self.class_names)
 
     def decide(self, proba: np.ndarray) -> np.ndarray:
         """Class indices from probabilities: for two classes, the positive class when its

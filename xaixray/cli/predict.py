@@ -34,24 +34,29 @@ def run(args: argparse.Namespace) -> int:
 
     from tqdm.auto import tqdm
 
+    from ..prediction_sets import set_label
     from ..run import predict_files
 
     clf = load_classifier(args)
     pos = clf.positive_class
     if not args.json and paths:
-        print(f"{'image':<50} {'prediction':<10} P({pos})")
+        sets = "  conformal set" if clf.info.get("conformal") else ""
+        print(f"{'image':<50} {'prediction':<10} P({pos}){sets}")
     with tqdm(total=len(paths), unit="img", file=sys.stderr, disable=len(paths) < 20,
               leave=False) as bar:
         for row in predict_files(clf, paths):
             if not row.ok:
                 problems.append(row.error)
             elif args.json:
+                cset = None if row.prediction_set is None else list(row.prediction_set)
                 bar.write(json.dumps({"image": str(row.path), "prediction": row.prediction,
                                       "probabilities": row.probabilities,
-                                      "threshold": clf.threshold}), file=sys.stdout)
+                                      "threshold": clf.threshold,
+                                      "prediction_set": cset}), file=sys.stdout)
             else:
+                shown = "" if row.prediction_set is None else f"  {set_label(row.prediction_set)}"
                 bar.write(f"{str(row.path):<50} {row.prediction:<10} "
-                          f"{row.probabilities[pos]:.4f}", file=sys.stdout)
+                          f"{row.probabilities[pos]:.4f}{shown}", file=sys.stdout)
             bar.update()
     for line in problems:
         warn("predict", f"skipped {line}")

@@ -22,6 +22,13 @@ MIN_PER_CLASS = 10
 
 RULES = ("sensitivity", "specificity", "youden")
 
+METHODS = ("clopper-pearson", "empirical")
+"""How a sensitivity or specificity rule reads its target: ``"clopper-pearson"`` (the default),
+the population rate is at least the target with the stated confidence; ``"empirical"``, the
+rate on the calibration set itself is."""
+
+DEFAULT_CONFIDENCE = 0.95
+
 
 def check_calibration_set(is_positive: Sequence[int], min_per_class: int = MIN_PER_CLASS,
                           names: tuple[str, str] = ("NORMAL", "PNEUMONIA")) -> None:
@@ -69,8 +76,98 @@ def youden_threshold(y_true: Sequence[int], p_positive: Sequence[float]) -> floa
     return float(np.clip(thresholds[best], np.finfo(np.float64).tiny, 1 - 1e-6))
 
 
+def lower_bounds(n: int, confidence: float) -> np.ndarray:
+    """One-sided exact (Clopper–Pearson 1934) lower confidence bounds of a proportion, for
+    ``x = 1..n`` successes out of ``n``: ``beta.ppf(1 - confidence, x, n - x + 1)``, the same
+    bound as SciPy's ``binomtest(x, n, alternative="greater").proportion_ci(confidence,
+    "exact").low``, for all ``x`` at once."""
+    from scipy.stats import beta
+
+    x = np.arange(1, n + 1)
+    return beta.ppf(1.0 - confidence, x, n - x + 1)
+
+
+def images_needed(target: float, confidence: float = DEFAULT_CONFIDENCE) -> int | None:
+    """The fewest images of a class for which a rate >= ``target`` can be promised with
+    ``confidence`` at all (every one of them on the right side of the threshold); ``None`` for
+    ``target = 1``, which no finite set can promise."""
+    from scipy.stats import beta
+
+    if target >= 1.0:
+        return None
+    n = max(1, int(np.floor(np.log(1.0 - confidence) / np.log(target))))
+    while beta.ppf(1.0 - confidence, n, 1) < target:  # all n of n: bound (1 - confidence)^(1/n)
+        n += 1
+    return n
+
+
+def confident_threshold(y_true: Sequence[int], p_positive: Sequence[float], rule: str,
+                        target: float, confidence: float = DEFAULT_CONFIDENCE,
+                        names: tuple[str, str] = ("NORMAL", "PNEUMONIA")) -> tuple[float, dict]:
+    """The threshold whose *population* sensitivity (or specificity) is at least ``target``
+    with probability ``confidence``, from the calibration images of one class.
+
+    For ``rule="sensitivity"``: the highest threshold such that the one-sided exact
+    (Clopper–Pearson) lower bound on sensitivity, from the calibration positives called
+    positive there, is at least ``target``. With ``t`` the ``k``-th lowest positive score this is
+    also the distribution-free order-statistic rule: ``P(sensitivity(t) >= target) =
+    P(Binomial(n, 1 - target) >= k)`` for continuous scores, so the promise holds in at least
+    ``confidence`` of calibration sets of this size. ``rule="specificity"`` is the mirror image
+    on the negatives (lowest threshold). The other class is not used, so its rate at the
+    threshold is an honest estimate.
+
+    Returns
+    -------
+    threshold, promise
+        ``promise``: ``method``, ``measure``, ``target``, ``confidence``, ``n`` (images of the
+        class), ``kept`` (of them on the right side of the threshold), ``lower_bound``.
+
+    Raises
+    ------
+    DataError
+        When no threshold can keep the promise with this many images of the class, saying how
+        many are needed.
+    """
+    y = np.asarray(y_true, dtype=int)
+    p = np.asarray(p_positive, dtype=float)
+    cls = 1 if rule == "sensitivity" else 0
+    scores = np.sort(p[y == cls])
+    n = len(scores)
+    low = lower_bounds(n, confidence) if n else np.zeros(0)
+    ok = np.flatnonzero(low >= target)
+    if not ok.size:
+        needed = images_needed(target, confidence)
+        need = ("no finite set can promise 1.0; lower the target" if needed is None
+                else f"that needs at least {needed} {names[cls]} images")
+        raise DataError(f"{rule} >= {target:g} with {confidence:.0%} confidence cannot be "
+                        f"promised from {n} {names[cls]} images: {need} (or use the "
+                        "'empirical' rule, which promises nothing beyond this set)")
+    kept = int(ok[0]) + 1  # the fewest images of the class that must be on the right side
+    if rule == "sensitivity":  # the `kept` highest positives score >= t
+        t = float(np.clip(scores[n - kept], np.finfo(np.float64).tiny, 1 - 1e-6))
+    else:  # the `kept` lowest negatives score < t
+        t = float(np.clip(np.nextafter(scores[kept - 1], 1.0), np.finfo(np.float64).tiny,
+                          1 - 1e-6))
+    return t, {"method": "clopper-pearson", "measure": rule, "target": float(target),
+               "confidence": float(confidence), "n": n, "kept": kept,
+               "lower_bound": float(low[kept - 1])}
+
+
+def exact_interval(successes: int, n: int, confidence: float = 0.95) -> Interval | None:
+    """A rate with its two-sided exact (Clopper–Pearson) interval, SciPy's ``binomtest``;
+    ``None`` for ``n = 0``."""
+    from scipy.stats import binomtest
+
+    if n == 0:
+        return None
+    ci = binomtest(int(successes), int(n)).proportion_ci(confidence_level=confidence,
+                                                         method="exact")
+    return Interval(successes / n, float(ci.low), float(ci.high))
+
+
 def choose_threshold(y_true: Sequence[int], p_positive: Sequence[float], rule: str,
-                     target: float | None = None) -> tuple[float, str]:
+                     target: float | None = None, method: str = "clopper-pearson",
+                     confidence: float = DEFAULT_CONFIDENCE) -> tuple[float, str]:
     """Apply a threshold rule; returns the threshold and the rule in words.
 
     Parameters
@@ -80,13 +177,25 @@ def choose_threshold(y_true: Sequence[int], p_positive: Sequence[float], rule: s
         ``"specificity"`` (lowest threshold with specificity >= ``target``) or ``"youden"``.
     target
         The sensitivity or specificity to keep (ignored by ``"youden"``).
+    method
+        ``"empirical"``: the target holds on this set; ``"clopper-pearson"``: it holds for the
+        population with ``confidence`` (:func:`confident_threshold`). Ignored by ``"youden"``.
     """
     if rule == "youden":
         return youden_threshold(y_true, p_positive), "threshold maximising Youden's J"
     if rule not in RULES:
         raise DataError(f"unknown threshold rule {rule!r}; choose from {', '.join(RULES)}")
+    if method not in METHODS:
+        raise DataError(f"unknown threshold method {method!r}; choose from {', '.join(METHODS)}")
     if target is None or not 0.0 < target <= 1.0:
         raise DataError(f"the {rule} rule needs a target in (0, 1], got {target}")
+    if method == "clopper-pearson":
+        if not 0.0 < confidence < 1.0:
+            raise DataError(f"the confidence must be in (0, 1), got {confidence}")
+        t, _ = confident_threshold(y_true, p_positive, rule, target, confidence)
+        side = "highest" if rule == "sensitivity" else "lowest"
+        return t, (f"{side} threshold with population {rule} >= {target} at {confidence:.0%} "
+                   "confidence (one-sided exact Clopper-Pearson bound)")
     if rule == "sensitivity":
         return (threshold_for_sensitivity(y_true, p_positive, target),
                 f"highest threshold with sensitivity >= {target}")

@@ -13,6 +13,7 @@ from ..data import ImageSet, Phantoms, decode_images, load_folder, relabel
 from ..errors import DataError
 from ..labels import CLASS_NAMES
 from .calibration import expected_calibration_error, operating_point, thresholds_for_sensitivities
+from .conformal import set_summary
 from .metrics import compute_metrics
 
 
@@ -105,7 +106,8 @@ def evaluate(classifier: Classifier, data: Any, labels: Sequence[int] | None = N
     ``failures`` (and in ``metrics["unreadable"]``). Besides :func:`compute_metrics`, the metrics
     hold the expected calibration error, bootstrap 95% intervals of sensitivity, specificity and
     accuracy, and what threshold would meet each of several sensitivities on this set (see
-    :func:`calibration_report`).
+    :func:`calibration_report`) and, for a model with conformal quantiles, ``conformal``
+    (coverage per class and the share of "uncertain" sets, :func:`set_summary`).
 
     Examples
     --------
@@ -117,6 +119,9 @@ def evaluate(classifier: Classifier, data: Any, labels: Sequence[int] | None = N
     t = classifier.threshold if threshold is None else threshold
     m = compute_metrics(y, proba[:, pos], t, classifier.class_names, positive=pos)
     m.update(calibration_report((y == pos).astype(int), proba[:, pos], t))
+    conformal = classifier.info.get("conformal")
+    if conformal:
+        m["conformal"] = set_summary(y, proba, conformal, classifier.class_names)
     m["unreadable"] = failures
     return Evaluation(m, y, proba, failures, pos)
 

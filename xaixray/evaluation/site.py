@@ -6,18 +6,24 @@ from typing import Any
 
 from ..classifier import Classifier
 from .calibration import (
+    DEFAULT_CONFIDENCE,
     check_calibration_set,
     choose_threshold,
+    confident_threshold,
+    exact_interval,
     expected_calibration_error,
     fit_temperature,
 )
+from .conformal import fit_conformal, set_summary
 from .metrics import compute_metrics
 from .sets import calibration_report, describe_data, predict_set
 
 
 def calibrate(classifier: Classifier, data: Any, rule: str = "sensitivity",
               target: float | None = 0.95, temperature: bool = False,
-              progress: bool = False) -> Classifier:
+              progress: bool = False, method: str = "clopper-pearson",
+              confidence: float = DEFAULT_CONFIDENCE,
+              conformal: float | None = None) -> Classifier:
     """A copy of ``classifier`` with its threshold (and optionally temperature) set on ``data``.
 
     Parameters
@@ -31,6 +37,15 @@ def calibrate(classifier: Classifier, data: Any, rule: str = "sensitivity",
     rule, target
         ``"sensitivity"`` (the highest threshold keeping sensitivity >= ``target``),
         ``"specificity"`` (the lowest keeping specificity >= ``target``) or ``"youden"``.
+    method, confidence
+        ``"clopper-pearson"`` (default): the target holds for the population of such images
+        with probability ``confidence`` (a one-sided exact binomial bound on the calibration
+        images of that class, :func:`~xaixray.evaluation.calibration.confident_threshold`);
+        ``"empirical"``: it holds on this set only (the old rule).
+    conformal
+        Also fit class-conditional conformal prediction sets at this miscoverage ``alpha``
+        (e.g. 0.05), stored in ``info["conformal"]``
+        (:func:`~xaixray.evaluation.conformal.fit_conformal`).
     temperature
         Also fit temperature scaling (one parameter, minimising the negative log-likelihood);
         the threshold is then chosen on the rescaled probabilities.
@@ -40,12 +55,15 @@ def calibrate(classifier: Classifier, data: Any, rule: str = "sensitivity",
     Classifier
         With ``threshold``, ``temperature`` and ``info["calibration"]``: the rule, the set's size
         and class counts, the temperature, ECE before and after, and the metrics at the new
-        threshold with bootstrap 95% intervals.
+        threshold with bootstrap 95% intervals; with ``"clopper-pearson"``, ``promise`` (the
+        target, confidence, lower bound and what it costs: the other class's rate with its
+        exact 95% interval); with ``conformal``, ``info["conformal"]``.
 
     Raises
     ------
     DataError
-        If the set has one class only or fewer than 10 images of a class.
+        If the set has one class only, fewer than 10 images of a class, or too few images of
+        the class for the promise (the message says how many are needed).
     """
     y, proba, failures = predict_set(classifier, data, progress=progress)
     pos = classifier.positive_index
@@ -60,13 +78,25 @@ def calibrate(classifier: Classifier, data: Any, rule: str = "sensitivity",
                             temperature=classifier.temperature * t_fit)
     # the threshold is chosen on the calibrated model's own float32 outputs, so that the rule
     # holds exactly when it predicts these images again
-    p_cal = predict_set(calibrated, data)[1][:, pos] if temperature else p
-    threshold, rule_text = choose_threshold(truth, p_cal, rule, target)
+    proba_cal = predict_set(calibrated, data)[1] if temperature else proba
+    p_cal = proba_cal[:, pos]
+    threshold, rule_text = choose_threshold(truth, p_cal, rule, target, method, confidence)
+    promise = None
+    if method == "clopper-pearson" and rule != "youden":
+        promise = confident_threshold(truth, p_cal, rule, target, confidence,
+                                      names=(negative, classifier.positive_class))[1]
+        other = 0 if rule == "sensitivity" else 1  # the class the threshold was not chosen on
+        called = p_cal[truth == other] >= threshold
+        right = int((~called).sum()) if other == 0 else int(called.sum())
+        cost = exact_interval(right, int((truth == other).sum()))
+        promise["cost"] = {"measure": "specificity" if other == 0 else "sensitivity",
+                           **cost.to_dict()}
     metrics = compute_metrics(y, p_cal, threshold, classifier.class_names, positive=pos)
     report = calibration_report(truth, p_cal, threshold)
     info = calibrated.info
     info["calibration"] = {
         "rule": rule_text,
+        "method": "youden" if rule == "youden" else method,
         "data": describe_data(data),
         "n": int(len(y)),
         "counts": {name: int((y == i).sum()) for i, name in enumerate(classifier.class_names)},
@@ -79,5 +109,13 @@ def calibrate(classifier: Classifier, data: Any, rule: str = "sensitivity",
                                             "specificity", "confusion_matrix")},
         "intervals": report["intervals"],
     }
+    if promise is not None:
+        info["calibration"]["promise"] = promise
+    if conformal is not None:
+        info["conformal"] = fit_conformal(y, proba_cal, conformal, classifier.class_names)
+        info["conformal"]["on_calibration_set"] = set_summary(y, proba_cal, info["conformal"],
+                                                              classifier.class_names)
+    elif temperature:
+        info.pop("conformal", None)  # quantiles of the old probabilities no longer apply
     calibrated.threshold = threshold
     return calibrated

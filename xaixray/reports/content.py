@@ -9,6 +9,7 @@ from typing import Any
 from ..explainers import Explanation, ExplanationSet
 from ..files import json_ready
 from ..imaging import anonymous_name, display_name
+from ..prediction_sets import set_record
 from ..version import __version__
 
 REPORT_FORMAT = 1
@@ -26,7 +27,9 @@ def report_dict(result: ExplanationSet) -> dict[str, Any]:
     given, a full path for files; name: what figures and pages show; height, width, channels;
     model_box: the part the model sees, [top, bottom, left, right], null for all of it),
     ``model`` (name, preprocessing, class_names, positive_class, threshold, output_kind, info),
-    ``prediction`` (class, index, probability), ``probabilities`` ({class: p}), ``methods``
+    ``prediction`` (class, index, probability), ``prediction_set`` (the conformal set:
+    classes, label -- a class, "uncertain" or none -- and alpha; ``null`` for a model without
+    conformal quantiles), ``probabilities`` ({class: p}), ``methods``
     ({method: target, target_name, score, signed, params, seed, seconds, summary, details}),
     ``agreement`` (list of {methods, spearman, top_overlap}), ``faithfulness`` (how faithful
     each map is, :func:`xaixray.metrics.faithfulness`; ``null`` when not measured), ``errors``
@@ -47,6 +50,8 @@ def report_dict(result: ExplanationSet) -> dict[str, Any]:
         "model": result.model,
         "prediction": {"class": result.prediction_name, "index": result.prediction,
                        "probability": result.probability},
+        "prediction_set": set_record(result.probabilities, (result.model or {}).get("info"),
+                                     result.class_names),
         "probabilities": dict(zip(result.class_names, map(float, result.probabilities))),
         "methods": methods,
         "agreement": result.agreement(),

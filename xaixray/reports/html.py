@@ -91,7 +91,7 @@ def render_report_html(report: Mapping[str, Any], figure_png: bytes | None,
                    for c, p in report["probabilities"].items())
     parts.append(f"<h2>Prediction</h2><table><tr><th>class</th><th>probability</th></tr>{rows}"
                  f"</table><p>Decision threshold on P({escape(_positive(model))}): "
-                 f"{_fmt(model.get('threshold'))}.</p>")
+                 f"{_fmt(model.get('threshold'))}.</p>" + _set_paragraph(report))
     parts.append(_methods_table(report))
     parts.append(_agreement_table(report.get("agreement", [])))
     parts.append(_faithfulness_section(report.get("faithfulness"), faithfulness_png))
@@ -214,12 +214,25 @@ def _method_title(method: str) -> str:
     return cls.title if cls is not None else method
 
 
+def _set_paragraph(report: Mapping[str, Any]) -> str:
+    """What the conformal prediction set says, or nothing for a model without one."""
+    cset = report.get("prediction_set")
+    if not cset:
+        return ""
+    alpha = cset.get("alpha")
+    cover = f"{1 - alpha:.0%}" if isinstance(alpha, (int, float)) else "1 - alpha"
+    classes = ", ".join(cset["classes"])
+    return (f"<p class=\"prediction-set\">Conformal prediction set: <b>{{{escape(classes)}}}"
+            f"</b> (<b>{escape(str(cset['label']))}</b>): the sets hold the true class of at "
+            f"least {cover} of each class's images like the calibration set's.</p>")
+
+
 def render_index_html(entries: Iterable[Mapping[str, Any]], failures: Iterable[str],
                       title: str = "xaixray explanations") -> str:
     """An index page linking per-image reports.
 
     ``entries``: dicts with ``link`` (relative path of report.html), ``source`` (shown as its
-    file name), ``prediction``,
+    file name), ``prediction``, ``prediction_set`` (the conformal set's label, optional),
     ``probability``, ``model``, ``errors`` ({method: message}) and optionally ``faithful``
     ({method: whether the map beat random on deletion and insertion}).
     """
@@ -232,6 +245,7 @@ def render_index_html(entries: Iterable[Mapping[str, Any]], failures: Iterable[s
         rows.append(f"<tr><td><a href=\"{escape(str(e['link']), quote=True)}\">"
                     f"{escape(display_name(str(e['source'])))}</a></td>"
                     f"<td>{escape(str(e['prediction']))}</td>"
+                    f"<td>{escape(str(e.get('prediction_set') or '–'))}</td>"
                     f"<td class=\"num\">{_fmt(e['probability'])}</td>"
                     f"<td>{escape(faithful)}</td>"
                     f"<td class=\"err\">{escape(errs)}</td></tr>")
@@ -239,7 +253,9 @@ def render_index_html(entries: Iterable[Mapping[str, Any]], failures: Iterable[s
     model = next((e.get("model") for e in entries if e.get("model")), None)
     if model:
         body.append(f"<p class=\"sub\">Model <b>{escape(str(model))}</b></p>")
-    body.append("<table><tr><th>image</th><th>prediction</th><th>P(predicted class)</th>"
+    body.append("<table><tr><th>image</th><th>prediction</th>"
+                "<th title=\"conformal prediction set: a class, or uncertain\">set</th>"
+                "<th>P(predicted class)</th>"
                 "<th title=\"better than random on deletion and insertion (see each report)\">"
                 "map faithful?</th>"
                 f"<th>methods that did not run</th></tr>{''.join(rows)}</table>")

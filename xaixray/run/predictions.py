@@ -11,6 +11,7 @@ import numpy as np
 
 from ..classifier import Classifier
 from ..data import decode_images
+from ..prediction_sets import sets_or_none
 
 CHUNK = 64
 
@@ -29,12 +30,16 @@ class FilePrediction:
         The predicted class name (``classifier.decide``), ``None`` when it could not be read.
     error
         The one-line reason the file could not be read, else ``None``.
+    prediction_set
+        The conformal prediction set (class names) when the model carries conformal quantiles
+        (``xaixray calibrate --conformal``), else ``None``.
     """
 
     path: Path
     probabilities: dict[str, float]
     prediction: str | None = None
     error: str | None = None
+    prediction_set: tuple[str, ...] | None = None
 
     @property
     def ok(self) -> bool:
@@ -61,10 +66,12 @@ def predict_files(classifier: Classifier, paths: Sequence[str | os.PathLike],
         proba = (classifier.predict_proba_prepared(x / 255.0) if len(x)
                  else np.zeros((0, len(names))))
         decided = classifier.decide(proba) if len(x) else []
-        rows, errors = iter(zip(proba, decided)), iter(failures)
+        sets = sets_or_none(proba, classifier.info, names) or [None] * len(decided)
+        rows, errors = iter(zip(proba, decided, sets)), iter(failures)
         for path, good in zip(part, ok):
             if good:
-                p, k = next(rows)
-                yield FilePrediction(path, dict(zip(names, map(float, p))), names[int(k)])
+                p, k, cset = next(rows)
+                yield FilePrediction(path, dict(zip(names, map(float, p))), names[int(k)],
+                                     prediction_set=cset)
             else:
                 yield FilePrediction(path, {}, None, next(errors))

@@ -74,6 +74,7 @@ def index_entry(folder: Path) -> dict[str, Any]:
     report = json.loads((folder / FILES["json"]).read_text(encoding="utf-8"))
     return {"link": f"{folder.name}/{FILES['html']}", "source": report["image"]["source"],
             "prediction": report["prediction"]["class"],
+            "prediction_set": (report.get("prediction_set") or {}).get("label"),
             "probability": report["prediction"]["probability"],
             "model": report["model"].get("name"), "errors": report.get("errors", {}),
             "faithful": {m: bool(d.get("faithful")) for m, d in

@@ -42,6 +42,7 @@ from ..files import json_ready, to_json
 from ..imaging import read_image
 from ..metrics import faithfulness
 from ..plots import figure_to_png, plot_explanations, plot_faithfulness, plot_overlay
+from ..prediction_sets import set_record
 from ..reports import render_report_html, report_dict
 from ..version import __version__
 
@@ -167,7 +168,9 @@ class ExplainService:
         })
 
     def predict(self, upload: Upload) -> dict[str, Any]:
-        """``{"prediction", "probabilities", "threshold", "model"}`` for one upload."""
+        """``{"prediction", "probabilities", "threshold", "model", "prediction_set"}`` for one
+        upload; ``prediction_set`` (``{"classes", "label", "alpha"}``, the conformal set) is
+        ``None`` for a model without conformal quantiles."""
         proba = np.asarray(self.classifier.predict_proba([upload.image]), np.float64)[0]
         return self._prediction(proba)
 
@@ -244,7 +247,8 @@ class ExplainService:
         return {"prediction": clf.class_names[index],
                 "probabilities": {c: float(p) for c, p in zip(clf.class_names, proba)},
                 "threshold": float(clf.threshold),
-                "model": clf.name}
+                "model": clf.name,
+                "prediction_set": set_record(proba, clf.info, clf.class_names)}
 
     def _run(self, upload: Upload, order: list[str], report: bool = False) -> ExplanationSet:
         clf = self.classifier

@@ -252,6 +252,12 @@
     $("decision").textContent = binary
       ? `P(${positive}) = ${fmt(value)} is ${value >= p.threshold ? "at or above" : "below"} the decision threshold ${fmtThreshold(p.threshold)}, so the model says ${p.prediction}.`
       : `The model says ${p.prediction}, its most probable class.`;
+    const set = $("prediction-set");
+    show(set, Boolean(p.prediction_set));
+    if (p.prediction_set) {
+      const cover = p.prediction_set.alpha == null ? "" : ` (it holds the true class of at least ${Math.round(100 * (1 - p.prediction_set.alpha))}% of each class's images like the calibration set's)`;
+      set.textContent = `Conformal prediction set: {${p.prediction_set.classes.join(", ")}}, ${p.prediction_set.label}${cover}.`;
+    }
     const fill = $("meter-fill");
     fill.className = "meter-fill " + kind;
     fill.style.width = "0%";
