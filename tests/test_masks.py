@@ -121,8 +121,8 @@ def test_evaluate_and_calibrate_see_only_the_xrays(masked_folder, eager_model, t
     assert "person999_virus_1_mask.png" in r.stderr  # the orphan, in one note
     assert len([line for line in r.stderr.splitlines() if "mask file" in line]) == 1
 
-    r = run_cli("calibrate", str(eager_model), str(masked_folder), "--out",
-                str(tmp_path / "cal.keras"))
+    r = run_cli("calibrate", str(eager_model), str(masked_folder), "--rule", "empirical",
+                "--out", str(tmp_path / "cal.keras"))
     assert r.returncode == 0, r.stderr
     from xaixray.classifier import read_metadata
 
