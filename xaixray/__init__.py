@@ -51,6 +51,7 @@ _EXPORTS = {
     "audit": "run",
     "explain_paths": "run",
     "predict_files": "run",
+    "ExplanationCallback": "run.callback",
 }
 
 _SUBMODULES = ("bundled", "classifier", "cli", "data", "display", "errors", "evaluation",
@@ -64,6 +65,7 @@ __all__ = [
     "DataError",
     "ExplainerError",
     "Explanation",
+    "ExplanationCallback",
     "ExplanationSet",
     "GradCAM",
     "GradCAMPlusPlus",
