@@ -91,14 +91,14 @@ def plot_audit(audit: Mapping[str, Any], dpi: int = 110) -> Figure | None:
         rand = [s.get(f"{kind}_auc_random") or 0.0 for s in methods.values()]
         ax.bar(x - 0.2, ours, 0.4, color=[COLOURS.get(m, "#444") for m in methods], label="map")
         ax.bar(x + 0.2, rand, 0.4, color=RANDOM_COLOUR, label="random order")
-        ax.set_title(f"{kind.capitalize()} area ({better} than random is better)", fontsize=9)
+        ax.set_title(f"{kind.capitalize()} area ({better} is better)", fontsize=9)
     shares = (("border_share", "border"), ("outside_body_share", "outside body"))
     for k, (key, label) in enumerate(shares):
         values = [s.get(key) or 0.0 for s in methods.values()]
         axes[2].bar(x + (k - 0.5) * 0.4, values, 0.4, label=label,
                     color=("#9467bd", "#8c564b")[k])
     axes[2].set_ylim(0, 1)
-    axes[2].set_title("Share of positive attribution (low is better)", fontsize=9)
+    axes[2].set_title("Attribution share (low is better)", fontsize=9)
     for ax in axes:
         ax.set_xticks(x, names, fontsize=8)
         ax.tick_params(axis="y", labelsize=7)

@@ -16,6 +16,7 @@ from .. import display
 from ..classifier import Classifier
 from ..evaluation import Evaluation
 from ..explainers import Explanation, ExplanationSet
+from ..imaging import display_name
 from ..plots import (
     figure_to_png,
     plot_confusion_matrix,
@@ -37,7 +38,8 @@ STYLE = (
     "line-height:1.4}.xaixray h1{font-size:1.2em;margin:.2em 0}.xaixray h2{font-size:1.02em;"
     "margin:1em 0 .3em}.xaixray .sub{color:#555;margin-top:0}.xaixray img.fig{max-width:100%;"
     "height:auto;border:1px solid #ddd;margin:.2em .4em .2em 0}.xaixray table{"
-    "border-collapse:collapse;margin:.4em 0;font-size:.9em}.xaixray th,.xaixray td{"
+    "border-collapse:collapse;margin:.4em 0;font-size:.9em;display:block;overflow-x:auto;"
+    "max-width:100%}.xaixray th,.xaixray td{"
     "border:1px solid #ccc;padding:.2em .5em;text-align:left;vertical-align:top}.xaixray th{"
     "background:#f3f3f3}.xaixray td.num{text-align:right;font-variant-numeric:tabular-nums}"
     ".xaixray .err{color:#a00}.xaixray .note{background:#fff8e1;border-left:4px solid #f0b400;"
@@ -50,9 +52,22 @@ def fragment(parts: Iterable[str]) -> str:
     return f"<div class=\"xaixray\"><style>{STYLE}</style>\n{body}\n</div>"
 
 
+def inline_png(fig: Any) -> bytes:
+    """``fig`` as a small PNG: :data:`DPI`, 256 colours (Pillow's quantiser, dithered), about a
+    third of the bytes of a full-colour PNG, so that notebooks that keep outputs stay small."""
+    import io
+
+    from PIL import Image
+
+    with Image.open(io.BytesIO(figure_to_png(fig, dpi=DPI))) as im:
+        buf = io.BytesIO()
+        im.convert("RGB").quantize(256).save(buf, format="PNG", optimize=True)
+    return buf.getvalue()
+
+
 def figure_img(fig: Any, alt: str) -> str:
-    """An ``<img>`` holding ``fig`` as a PNG data URI at :data:`DPI` (empty for ``None``)."""
-    return "" if fig is None else _png(figure_to_png(fig, dpi=DPI), alt)
+    """An ``<img>`` holding ``fig`` as a PNG data URI (:func:`inline_png`; empty for ``None``)."""
+    return "" if fig is None else _png(inline_png(fig), alt)
 
 
 def _table(rows: Iterable[tuple[str, Any]]) -> str:
@@ -65,9 +80,9 @@ def explanation_set_html(result: ExplanationSet) -> str:
     """The side-by-side figure, the prediction and threshold, the methods, their agreement and
     how faithful each map is: the report page's parts, without its files."""
     report = report_dict(result)
-    figure = figure_to_png(plot_explanations(result, max_side=MAX_SIDE, dpi=DPI))
+    figure = inline_png(plot_explanations(result, max_side=MAX_SIDE, dpi=DPI))
     curves = plot_faithfulness(result, dpi=DPI) if result.faithfulness else None
-    curves_png = figure_to_png(curves) if curves is not None else None
+    curves_png = inline_png(curves) if curves is not None else None
     return fragment([*report_sections(report, figure, curves_png),
                      "<p class=\"sub\">Post-hoc estimates of what this model used; not a "
                      "segmentation of disease. Not for clinical use.</p>"])
@@ -76,7 +91,7 @@ def explanation_set_html(result: ExplanationSet) -> str:
 def explanation_png(e: Explanation) -> bytes | None:
     """One map over its X-ray, as PNG (``None`` without an image)."""
     fig = plot_explanation(e, max_side=MAX_SIDE, dpi=DPI)
-    return None if fig is None else figure_to_png(fig)
+    return None if fig is None else inline_png(fig)
 
 
 def explanation_html(e: Explanation) -> str:
@@ -88,7 +103,7 @@ def explanation_html(e: Explanation) -> str:
     return fragment([
         f"<h2>{escape(e.method)} → {escape(e.target_name)}</h2>",
         _png(png, f"{e.method} map") if png else "",
-        _table([("source", escape(e.source or "–")),
+        _table([("image", escape(display_name(e.source) if e.source else "–")),
                 (f"P({e.target_name})", _fmt(float(e.score))),
                 ("peak (row, col)", peak),
                 ("area with half the positive attribution",
