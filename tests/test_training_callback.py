@@ -60,6 +60,7 @@ def _scalars(log_dir) -> dict[str, dict[int, float]]:
 
 
 def test_tensorboard_gets_one_image_per_fixed_image_and_logged_epoch(tmp_path):
+    pytest.importorskip("tensorboard")  # the tensorboard extra (in the test extra)
     ph = make_phantoms(16, 32, seed=1)
     model = _tiny_keras_model()
     cb = xaixray.ExplanationCallback(list(ph.images[:2]), every=2, log_dir=tmp_path / "logs",
@@ -160,6 +161,7 @@ def test_bad_arguments_are_one_line_errors(tmp_path):
 
 
 def test_xaixray_train_explain_every_from_the_shell(phantom_folder, tmp_path):
+    pytest.importorskip("tensorboard")
     fixed = tmp_path / "fixed"
     fixed.mkdir()
     for p in sorted((phantom_folder / "train" / "PNEUMONIA").iterdir())[:2]:
