@@ -15,7 +15,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "xaixray"
 
 # bottom to top; a part may import its own modules and any part of a lower layer
 LAYERS: list[set[str]] = [
-    {"errors", "files", "labels", "version", "bundled"},
+    {"errors", "files", "labels", "version", "bundled", "display"},
     {"imaging"},
     {"anatomy"},
     {"preprocessing"},

@@ -18,6 +18,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
+from . import display as _display
 from .version import __version__
 
 # public name -> the module that defines it
@@ -50,11 +51,12 @@ _EXPORTS = {
     "audit": "run",
     "explain_paths": "run",
     "predict_files": "run",
+    "ExplanationCallback": "run.callback",
 }
 
-_SUBMODULES = ("bundled", "classifier", "cli", "data", "errors", "evaluation", "explainers",
-               "files", "imaging", "labels", "metrics", "models", "plots", "preprocessing",
-               "reports", "run", "serve", "training", "version")
+_SUBMODULES = ("bundled", "classifier", "cli", "data", "display", "errors", "evaluation",
+               "explainers", "files", "imaging", "labels", "metrics", "models", "plots",
+               "preprocessing", "reports", "run", "serve", "training", "version")
 
 __all__ = [
     "audit",
@@ -63,6 +65,7 @@ __all__ = [
     "DataError",
     "ExplainerError",
     "Explanation",
+    "ExplanationCallback",
     "ExplanationSet",
     "GradCAM",
     "GradCAMPlusPlus",
@@ -87,6 +90,14 @@ __all__ = [
     "train",
     "write_report",
 ]
+
+
+def _register_renderers() -> None:
+    """Notebook display of results (:mod:`xaixray.display`): run on the first display."""
+    from .reports import notebook  # noqa: F401 - importing it registers the renderers
+
+
+_display.set_loader(_register_renderers)
 
 
 def __getattr__(name: str) -> Any:

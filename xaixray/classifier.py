@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from . import display
 from .bundled import default_model_path
 from .errors import ModelError, one_line
 from .files import atomic_path, to_json
@@ -453,6 +454,11 @@ class Classifier:
                 f"classes={self.class_names}, positive={self.positive_class!r}, "
                 f"threshold={self.threshold:g}"
                 + (f", temperature={self.temperature:g})" if self.temperature != 1.0 else ")"))
+
+    def _repr_html_(self) -> str | None:
+        """In a notebook: name, input, classes and threshold; after :func:`xaixray.calibrate`,
+        the calibration and its confusion matrix (:mod:`xaixray.display`)."""
+        return display.html(self)
 
 
 # ---------------------------------------------------------------------- helpers

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from ..preprocessing import CROPS, EQUALIZATIONS
-from .common import existing_path, input_size
+from .common import existing_path, input_size, positive_int
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -51,6 +51,16 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    default="default",
                    help="tf.distribute strategy: mirrored = all local GPUs; multiworker = across "
                         "hosts, configured by TF_CONFIG (run the same command on every worker)")
+    p.add_argument("--explain-images", type=existing_path, metavar="DIR",
+                   help="a folder of a few fixed images to explain while training: figure PNGs "
+                        "per logged epoch go to OUT's .explanations/ folder")
+    p.add_argument("--explain-every", type=positive_int, metavar="N",
+                   help="explain the --explain-images every N epochs (default: 1)")
+    p.add_argument("--explain-log", type=Path, metavar="LOGDIR",
+                   help="also log the maps (and their border/outside-body shares and "
+                        "faithfulness) to this TensorBoard log folder")
+    p.add_argument("--explain-methods", default="gradcam", metavar="M[,M...]",
+                   help="methods for the training-time maps (default: gradcam, the cheapest)")
     p.add_argument("--overwrite", action="store_true", help="replace existing output files")
     p.set_defaults(func=run)
 
@@ -65,7 +75,12 @@ def run(args: argparse.Namespace) -> int:
         raise XaixrayError(f"{out}: --out must end in .keras")
     history_path = out.with_suffix(".history.json")
     curves_path = out.with_suffix(".curves.png")
-    refuse_existing([out, history_path, curves_path], args.overwrite)
+    if args.explain_images is None and (args.explain_every or args.explain_log):
+        raise XaixrayError("--explain-every and --explain-log need --explain-images DIR (the "
+                           "images to explain while training)")
+    maps_path = out.with_suffix(".explanations") if args.explain_images else None
+    refuse_existing([out, history_path, curves_path, *([maps_path] if maps_path else [])],
+                    args.overwrite)
     arch = models.get(args.arch)  # fail fast on a bad name, before importing TensorFlow
     weights = None if str(args.weights).lower() == "none" else args.weights
 
@@ -94,16 +109,24 @@ def run(args: argparse.Namespace) -> int:
                "learning_rate": args.learning_rate}
     if arch.transfer:
         options["weights"] = weights
+    callbacks = []
     strategy = distribution_strategy(args.strategy)
     with strategy.scope():  # variables and optimizer state live on the strategy's devices
         clf = models.build(args.arch, **options)
     clf.info["strategy"] = {"name": args.strategy, "replicas": strategy.num_replicas_in_sync}
     clf.info["data"] = str(args.data)
     clf.info["validation_split"] = split
+    if maps_path is not None:
+        from ..run.callback import ExplanationCallback
+
+        callbacks.append(ExplanationCallback(
+            args.explain_images, methods=args.explain_methods.split(","),
+            every=args.explain_every or 1, log_dir=args.explain_log, out_dir=maps_path,
+            classifier=clf, faithfulness=True, seed=args.seed))
     history = train(clf, train_set, val_set, epochs=args.epochs, batch_size=args.batch_size,
                     augment=not args.no_augment, robust_augment=args.robust_augment,
                     patience=args.patience, seed=args.seed, verbose=1,
-                    sensitivity=args.sensitivity)
+                    sensitivity=args.sensitivity, callbacks=callbacks)
     if "validation_at_threshold" in clf.info:
         print(clf.info["threshold_rule"])
         print(format_metrics({**clf.info["validation_at_threshold"],
@@ -120,5 +143,6 @@ def run(args: argparse.Namespace) -> int:
                            for k in ("roc_auc", "sensitivity", "specificity"))
         print(f"validation at threshold 0.5: accuracy {v['accuracy']:.4f}, ROC AUC {auc}, "
               f"sensitivity {sens}, specificity {spec}")
-    print(f"saved {out}, {history_path.name}, {curves_path.name}")
+    print(f"saved {out}, {history_path.name}, {curves_path.name}"
+          + (f", {maps_path.name}/ (explanations while training)" if maps_path else ""))
     return 0

@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import display
 from ..classifier import Classifier
 from ..data import ImageSet, Phantoms, decode_images, load_folder, relabel
 from ..errors import DataError
@@ -51,6 +52,10 @@ class Evaluation:
     def p_positive(self) -> np.ndarray:
         """Probability of the positive class per image."""
         return self.proba[:, self.positive]
+
+    def _repr_html_(self) -> str | None:
+        """In a notebook: the headline metrics, the confusion matrix and the ROC curve."""
+        return display.html(self)
 
 
 def describe_data(data: Any) -> str:

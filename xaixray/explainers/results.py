@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .. import display
 from .compare import compare, summarize_heatmap
 
 Target = int | str | None
@@ -69,6 +70,13 @@ class Explanation:
         """Peak location and value and the area holding half the positive attribution."""
         return summarize_heatmap(self.heatmap)
 
+    def _repr_html_(self) -> str | None:
+        """The map over the X-ray and its numbers, in a notebook (:mod:`xaixray.display`)."""
+        return display.html(self)
+
+    def _repr_png_(self) -> bytes | None:
+        """The map over the X-ray as PNG, in a notebook."""
+        return display.png(self)
 
 
 @dataclass
@@ -142,3 +150,8 @@ class ExplanationSet:
     def agreement(self) -> list[dict]:
         """Pairwise agreement (Spearman, top-20% overlap) between the methods' heatmaps."""
         return compare({m: e.heatmap for m, e in self.explanations.items()})
+
+    def _repr_html_(self) -> str | None:
+        """In a notebook: the side-by-side figure, the prediction and threshold, the agreement
+        table and the faithfulness verdicts (:mod:`xaixray.display`); no file is written."""
+        return display.html(self)

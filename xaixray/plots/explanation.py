@@ -124,6 +124,30 @@ def plot_overlay(result: ExplanationSet, method: str, max_side: int = 512,
     return fig
 
 
+def plot_explanation(e: Explanation, max_side: int = 384, lime_top: int = LIME_TOP,
+                     dpi: int = 110) -> Figure | None:
+    """One :class:`~xaixray.explainers.Explanation` alone: its map over the X-ray, titled with
+    the method, the class it explains and the model's probability of it.
+
+    Returns ``None`` when the explanation carries no image to draw on.
+    """
+    from matplotlib.figure import Figure
+
+    if e.image is None:
+        return None
+    gray = _display_gray(e.image, max_side)
+    h, w = gray.shape
+    panel_h = PANEL_INCHES * float(np.clip(h / w, 0.6, 1.6))
+    fig = Figure(figsize=(PANEL_INCHES, panel_h + 1.05), dpi=dpi, layout="constrained")
+    grid = fig.add_gridspec(2, 1, height_ratios=[panel_h, 0.22])
+    ax, slot = fig.add_subplot(grid[0, 0]), fig.add_subplot(grid[1, 0])
+    _plot_method(fig, ax, slot, e, gray, lime_top)
+    _clean(ax)
+    ax.set_title(_plain(f"{_title(e.method)} → {e.target_name} (P = {e.score:.3f})\n"
+                        f"{_details(e)}"), fontsize=9)
+    return fig
+
+
 def _plot_method(fig: Figure, ax: Axes, slot: Axes, e: Explanation, gray: np.ndarray,
                  lime_top: int) -> None:
     """One method's overlay in ``ax`` and its colour bar or legend in ``slot``."""

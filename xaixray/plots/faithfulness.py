@@ -69,6 +69,44 @@ def plot_faithfulness(faithfulness: ExplanationSet | Mapping[str, Any],
     return fig
 
 
+def plot_audit(audit: Mapping[str, Any], dpi: int = 110) -> Figure | None:
+    """An audit's summary over all images, per method: deletion and insertion areas against
+    random, and the border and outside-body shares.
+
+    ``audit`` is what :meth:`xaixray.run.Audit.to_dict` returns (``audit.json``). Returns
+    ``None`` when no method has numbers.
+    """
+    import numpy as np
+    from matplotlib.figure import Figure
+
+    methods = {m: s for m, s in (audit.get("methods") or {}).items() if s.get("n")}
+    if not methods:
+        return None
+    fig = Figure(figsize=(9.0, 2.8), dpi=dpi, layout="constrained")
+    axes = fig.subplots(1, 3)
+    x = np.arange(len(methods))
+    names = [_title(m) for m in methods]
+    for ax, kind, better in ((axes[0], "deletion", "lower"), (axes[1], "insertion", "higher")):
+        ours = [s.get(f"{kind}_auc") or 0.0 for s in methods.values()]
+        rand = [s.get(f"{kind}_auc_random") or 0.0 for s in methods.values()]
+        ax.bar(x - 0.2, ours, 0.4, color=[COLOURS.get(m, "#444") for m in methods], label="map")
+        ax.bar(x + 0.2, rand, 0.4, color=RANDOM_COLOUR, label="random order")
+        ax.set_title(f"{kind.capitalize()} area ({better} is better)", fontsize=9)
+    shares = (("border_share", "border"), ("outside_body_share", "outside body"))
+    for k, (key, label) in enumerate(shares):
+        values = [s.get(key) or 0.0 for s in methods.values()]
+        axes[2].bar(x + (k - 0.5) * 0.4, values, 0.4, label=label,
+                    color=("#9467bd", "#8c564b")[k])
+    axes[2].set_ylim(0, 1)
+    axes[2].set_title("Attribution share (low is better)", fontsize=9)
+    for ax in axes:
+        ax.set_xticks(x, names, fontsize=8)
+        ax.tick_params(axis="y", labelsize=7)
+        ax.grid(axis="y", alpha=0.3)
+        ax.legend(fontsize=7, frameon=False)
+    return fig
+
+
 def _title(method: str) -> str:
     cls = METHODS.get(method)
     return cls.title if cls is not None else method

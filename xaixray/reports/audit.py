@@ -150,6 +150,16 @@ def render_audit_markdown(audit: Mapping[str, Any]) -> str:
 
 def render_audit_html(audit: Mapping[str, Any]) -> str:
     """``audit.html``: the same content as a self-contained page."""
+    parts = audit_sections(audit)
+    parts.append(f"<footer>xaixray {escape(str(audit.get('xaixray_version')))} · data: "
+                 "<a href=\"audit.json\">audit.json</a></footer>")
+    return _page(f"xaixray audit: {audit['model']}", "\n".join(parts))
+
+
+def audit_sections(audit: Mapping[str, Any], figure: str = "",
+                   groups: tuple[str, ...] = ("correct", "incorrect")) -> list[str]:
+    """The parts of the audit page as HTML fragments: the title, how to read it, ``figure``
+    (an ``<img>``, placed after the reading note), a table per group and the verdicts."""
     parts = [f"<h1>Faithfulness audit: {escape(str(audit['model']))}</h1>",
              f"<p class=\"sub\">{audit['n_images']} images ({audit['counts']['correct']} "
              f"predicted correctly, {audit['counts']['incorrect']} incorrectly) from "
@@ -173,10 +183,12 @@ def render_audit_html(audit: Mapping[str, Any]) -> str:
                      f"</b></p><table><tr><th>rank</th><th>method</th><th>score</th>{heads}"
                      f"<th>randomisation</th><th>recommended</th></tr>{rows}</table>"
                      f"<p class=\"sub\">{escape(RANK_RULE)}</p>")
+    if figure:
+        parts.append(figure)
     head = "".join(f"<th>{escape(h)}<br><small>{escape(b)}</small></th>" for _, h, b in COLUMNS)
-    groups = [("All images", audit["methods"])] + [
-        (f"{g.capitalize()} predictions", audit["groups"][g]) for g in ("correct", "incorrect")]
-    for title, summary in groups:
+    tables = [("All images", audit["methods"])] + [
+        (f"{g.capitalize()} predictions", audit["groups"][g]) for g in groups]
+    for title, summary in tables:
         rows = "".join(
             f"<tr><td>{escape(m)}</td><td class=\"num\">{s.get('n', 0)}</td>"
             + "".join(f"<td class=\"num\">{escape(_cell(s, k))}</td>" for k, _, _ in COLUMNS)
@@ -189,6 +201,4 @@ def render_audit_html(audit: Mapping[str, Any]) -> str:
     if audit.get("failures"):
         items = "".join(f"<li class=\"err\">{escape(f)}</li>" for f in audit["failures"])
         parts.append(f"<h2>Images that could not be audited</h2><ul>{items}</ul>")
-    parts.append(f"<footer>xaixray {escape(str(audit.get('xaixray_version')))} · data: "
-                 "<a href=\"audit.json\">audit.json</a></footer>")
-    return _page(f"xaixray audit: {audit['model']}", "\n".join(parts))
+    return parts

@@ -77,28 +77,9 @@ def render_report_html(report: Mapping[str, Any], figure_png: bytes | None,
     ``faithfulness_png``: the curves figure (:func:`xaixray.plots.plot_faithfulness`), shown in
     the "How faithful is each map?" section when the report has faithfulness numbers.
     """
-    pred, model, image = report["prediction"], report["model"], report["image"]
+    model, image = report["model"], report["image"]
     name = image.get("name") or display_name(str(image["source"]))
-    parts = [f"<h1>{escape(name)}</h1>",
-             f"<p class=\"sub\">Model <b>{escape(str(model['name']))}</b> predicts "
-             f"<b>{escape(str(pred['class']))}</b> with probability "
-             f"{_fmt(pred['probability'])}.</p>"]
-    if figure_png:
-        data = base64.b64encode(figure_png).decode("ascii")
-        parts.append(f"<img class=\"fig\" alt=\"explanation figure\" "
-                     f"src=\"data:image/png;base64,{data}\">")
-    rows = "".join(f"<tr><td>{escape(str(c))}</td><td class=\"num\">{_fmt(p)}</td></tr>"
-                   for c, p in report["probabilities"].items())
-    parts.append(f"<h2>Prediction</h2><table><tr><th>class</th><th>probability</th></tr>{rows}"
-                 f"</table><p>Decision threshold on P({escape(_positive(model))}): "
-                 f"{_fmt(model.get('threshold'))}.</p>" + _set_paragraph(report))
-    parts.append(_methods_table(report))
-    parts.append(_agreement_table(report.get("agreement", [])))
-    parts.append(_faithfulness_section(report.get("faithfulness"), faithfulness_png))
-    if report.get("errors"):
-        items = "".join(f"<li><b>{escape(m)}</b>: <span class=\"err\">{escape(msg)}</span></li>"
-                        for m, msg in report["errors"].items())
-        parts.append(f"<h2>Methods that did not run</h2><ul>{items}</ul>")
+    parts = report_sections(report, figure_png, faithfulness_png)
     pre = model.get("preprocessing", {})
     parts.append(
         "<h2>Input</h2><table>"
@@ -111,6 +92,35 @@ def render_report_html(report: Mapping[str, Any], figure_png: bytes | None,
                  f"{escape(str(report['created']))} · {_fmt(report.get('seconds'), 2)} s · "
                  f"data: <a href=\"report.json\">report.json</a></footer>")
     return _page(f"xaixray: {name}", "\n".join(parts))
+
+
+def report_sections(report: Mapping[str, Any], figure_png: bytes | None,
+                    faithfulness_png: bytes | None = None) -> list[str]:
+    """The parts of a report page that describe the image's explanations, as HTML fragments:
+    the title, the figure, the prediction and threshold, the methods, their agreement, how
+    faithful each map is and the methods that did not run (the page and the notebook display
+    share them)."""
+    pred, model, image = report["prediction"], report["model"], report["image"]
+    name = image.get("name") or display_name(str(image["source"]))
+    parts = [f"<h1>{escape(name)}</h1>",
+             f"<p class=\"sub\">Model <b>{escape(str(model['name']))}</b> predicts "
+             f"<b>{escape(str(pred['class']))}</b> with probability "
+             f"{_fmt(pred['probability'])}.</p>"]
+    if figure_png:
+        parts.append(_png(figure_png, "explanation figure"))
+    rows = "".join(f"<tr><td>{escape(str(c))}</td><td class=\"num\">{_fmt(p)}</td></tr>"
+                   for c, p in report["probabilities"].items())
+    parts.append(f"<h2>Prediction</h2><table><tr><th>class</th><th>probability</th></tr>{rows}"
+                 f"</table><p>Decision threshold on P({escape(_positive(model))}): "
+                 f"{_fmt(model.get('threshold'))}.</p>" + _set_paragraph(report))
+    parts.append(_methods_table(report))
+    parts.append(_agreement_table(report.get("agreement", [])))
+    parts.append(_faithfulness_section(report.get("faithfulness"), faithfulness_png))
+    if report.get("errors"):
+        items = "".join(f"<li><b>{escape(m)}</b>: <span class=\"err\">{escape(msg)}</span></li>"
+                        for m, msg in report["errors"].items())
+        parts.append(f"<h2>Methods that did not run</h2><ul>{items}</ul>")
+    return [p for p in parts if p]
 
 
 def _methods_table(report: Mapping[str, Any]) -> str:

@@ -42,7 +42,7 @@ from ..metrics import (
     shortcut_shares,
 )
 from ..reports import atomic_write, prepare_folder
-from ..reports.audit import render_audit_html, render_audit_markdown
+from ..reports.audit import audit_sections, render_audit_html, render_audit_markdown
 from ..version import __version__
 
 METRICS = ("deletion_auc", "deletion_auc_random", "insertion_auc", "insertion_auc_random",
@@ -146,6 +146,15 @@ class Audit:
             "params": self.params,
             "masks": self.masks,
         }
+
+    def _repr_html_(self) -> str:
+        """In a notebook: the summary figure, the table over all images and the verdicts."""
+        from ..plots import plot_audit
+        from ..reports.notebook import figure_img, fragment
+
+        data = self.to_dict()
+        figure = figure_img(plot_audit(data), "audit summary")
+        return fragment(audit_sections(data, figure, groups=()))
 
     def write(self, out: str | os.PathLike, overwrite: bool = False) -> dict[str, Path]:
         """Write ``audit.json``, ``audit.md`` and ``audit.html`` into ``out``."""
