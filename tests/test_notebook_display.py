@@ -75,7 +75,7 @@ def test_evaluation_shows_metrics_confusion_matrix_and_roc(tiny_classifier):
 
 
 def test_calibrated_classifier_shows_the_calibration(tiny_classifier):
-    ph = make_phantoms(24, 32, seed=4)
+    ph = make_phantoms(72, 32, seed=4)  # 36 positives: enough for the 95%-confidence rule
     calibrated = xaixray.calibrate(tiny_classifier, ph, "sensitivity", 0.9)
     html = calibrated._repr_html_()
     assert len(_pngs(html)) == 1  # confusion matrix at the new threshold
