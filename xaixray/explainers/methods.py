@@ -17,6 +17,7 @@ from ..errors import ExplainerError, XaixrayError, one_line
 from ..imaging import ImageLike
 from .base import Explainer, PreparedImage, Target
 from .gradcam import GradCAM, GradCAMPlusPlus
+from .gradients import InputXGradient, IntegratedGradients, Saliency, SmoothGrad
 from .lime import LIME
 from .results import ExplanationSet
 from .shap import SHAP
@@ -26,6 +27,10 @@ METHODS: dict[str, type[Explainer]] = {
     "gradcam++": GradCAMPlusPlus,
     "lime": LIME,
     "shap": SHAP,
+    "saliency": Saliency,
+    "input_x_gradient": InputXGradient,
+    "integrated_gradients": IntegratedGradients,
+    "smoothgrad": SmoothGrad,
 }
 """Registry of explanation methods by name."""
 
