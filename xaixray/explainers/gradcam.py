@@ -237,8 +237,10 @@ class _LogitModel:
             raise ExplainerError(f"{method} cannot copy model {getattr(model, 'name', 'model')!r}"
                                  f" to run it side-effect free ({one_line(exc)})") from None
         originals, clones = list(iter_layers(model)), list(iter_layers(self.model))
+        # (a clone renames an unnamed keras.Input, so input layers match by type alone)
         same = len(originals) == len(clones) and all(
-            type(a) is type(b) and a.name == b.name for a, b in zip(originals, clones))
+            type(a) is type(b) and (a.name == b.name or type(a).__name__ == "InputLayer")
+            for a, b in zip(originals, clones))
         # variables in structural order (layer by layer), whatever is trainable now or later
         ours, theirs = list(self.model.variables), list(model.variables)
         if not same or len(ours) != len(theirs) or any(
