@@ -27,9 +27,9 @@ from .gradcam import _class_score, _LogitModel
 
 BASELINES = ("black", "blur")
 DEFAULT_STEPS = 64
-"""Integrated Gradients' default steps (``benchmarks/sample_counts.py --gradients``)."""
+"""Integrated Gradients' default steps (``benchmarks/gradient_counts.py``)."""
 DEFAULT_SAMPLES = 32
-"""SmoothGrad's default noisy copies (``benchmarks/sample_counts.py --gradients``)."""
+"""SmoothGrad's default noisy copies (``benchmarks/gradient_counts.py``)."""
 
 
 class GradientExplainer(Explainer):
