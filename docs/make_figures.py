@@ -26,7 +26,7 @@ def gradient_figure(clf: xaixray.Classifier, xray: Path) -> Path:
 
     [result] = xaixray.explain(clf, xray, methods=GRADIENT_METHODS, seed=0)
     path = IMAGES / "gradient-methods.png"
-    path.write_bytes(figure_to_png(xaixray.plot_explanations(result)))
+    path.write_bytes(figure_to_png(xaixray.plot_explanations(result), dpi=80))
     return path
 
 
