@@ -281,3 +281,36 @@ def test_explain_command_writes_every_gradient_method_into_the_report(tiny_model
     assert report["methods"]["smoothgrad"]["params"]["samples"] > 1
     assert report["methods"]["saliency"]["seed"] is None
     assert set(report["faithfulness"]["methods"]) == set(methods.split(","))
+
+
+def test_gradient_explainers_in_several_threads_match_sequential_runs():
+    import threading
+
+    clf = conv_classifier("softmax")
+    explainers = [Saliency(clf), IntegratedGradients(clf, steps=4),
+                  SmoothGrad(clf, samples=3, seed=2), GradCAM(clf)]
+    x = np.random.default_rng(7).random((3, 20, 20, 1), np.float32)
+    jobs = [(k, i, t) for k in range(len(explainers)) for i in range(3) for t in (0, 1)]
+    expected = {job: explainers[job[0]]._attribute(x[job[1]], job[2])[0] for job in jobs}
+    failures: list[str] = []
+    done: list[tuple] = []
+    start = threading.Barrier(4)
+
+    def work(worker: int) -> None:
+        start.wait()
+        for n in range(len(jobs)):
+            k, i, t = job = jobs[(n * 5 + worker * 7) % len(jobs)]
+            try:
+                heat = explainers[k]._attribute(x[i], t)[0]
+                done.append(job)
+                if not np.allclose(heat, expected[job], atol=1e-5):
+                    failures.append(str(job))
+            except Exception as exc:  # noqa: BLE001 - collected and asserted below
+                failures.append(f"{job}: {type(exc).__name__}: {exc}")
+
+    threads = [threading.Thread(target=work, args=(w,)) for w in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == [] and len(done) == 4 * len(jobs)
