@@ -55,7 +55,8 @@ def make_explainers(classifier: Classifier, methods: Sequence[str] = DEFAULT_MET
     options
         Shared keywords, each passed to every selected method that accepts it
         (``num_samples`` goes to LIME, ``max_evals`` to SHAP, ``layer`` to both Grad-CAMs,
-        ``batch_size`` to LIME and SHAP).
+        ``batch_size`` to LIME, SHAP and the gradient methods, ``steps`` and ``baseline`` to
+        Integrated Gradients and SmoothGrad, ``samples`` and ``noise`` to SmoothGrad).
 
     Returns
     -------
