@@ -213,7 +213,7 @@ class IntegratedGradients(GradientExplainer):
 
     def _points(self, x: np.ndarray) -> np.ndarray:
         zb, z = self._ends(x)
-        return zb + self._alphas.reshape(-1, *[1] * zb.ndim) * (z - zb)
+        return (zb + self._alphas.reshape(-1, *[1] * zb.ndim) * (z - zb)).astype(np.float32)
 
     def _combine(self, x: np.ndarray, scores: np.ndarray,
                  grads: np.ndarray) -> tuple[np.ndarray, dict]:
