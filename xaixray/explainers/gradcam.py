@@ -225,7 +225,7 @@ class _LogitModel:
     weights of its own that could go stale. The original model is only read.
     """
 
-    def __init__(self, classifier: Classifier, target_layer: Any = None,
+    def __init__(self, classifier: Classifier, target_layer: Any,
                  method: str = "Grad-CAM") -> None:
         import keras
 
@@ -248,8 +248,7 @@ class _LogitModel:
             raise ExplainerError(f"{method}: the copy of model {getattr(model, 'name', 'model')!r}"
                                  " does not match it layer for layer")
         self._original_of = {id(a): b for a, b in zip(ours, theirs)}
-        self.target_layer = next((c for o, c in zip(originals, clones) if o is target_layer),
-                                 None)
+        self.target_layer = next(c for o, c in zip(originals, clones) if o is target_layer)
         self.has_logits = classifier.from_logits
         head = final_layer(self.model)
         if not self.has_logits and getattr(getattr(head, "activation", None), "__name__",

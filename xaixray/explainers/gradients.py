@@ -23,7 +23,7 @@ import numpy as np
 from ..classifier import Classifier
 from ..errors import ExplainerError
 from .base import Explainer, normalise_nonnegative
-from .gradcam import _class_score, _LogitModel
+from .gradcam import _class_score, _LogitModel, iter_layers
 
 BASELINES = ("black", "blur")
 DEFAULT_STEPS = 128
@@ -115,7 +115,9 @@ class GradientExplainer(Explainer):
         clf = self.classifier
         with self._lock:  # the private clone is built once per model
             if self._private is None or self._private.source is not clf.model:
-                self._private = _LogitModel(clf, method=self.title)
+                # any layer: gradient methods capture no layer's output (Grad-CAM does)
+                first = next(iter_layers(clf.model))
+                self._private = _LogitModel(clf, first, method=self.title)
                 self._compiled = _compile_gradient(clf, self._private, self.scaled)
             fn = self._compiled
         b = self.params["batch_size"]
