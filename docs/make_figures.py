@@ -2,8 +2,9 @@
 
     python docs/make_figures.py
 
-Writes ``docs/images/demo-figure.png`` (the README and "Reading a report" figure) and
-``docs/images/demo-report-excerpt.json``. Run it after changing the model, the explainers or the
+Writes ``docs/images/demo-figure.png`` (the README and "Reading a report" figure),
+``docs/images/demo-report-excerpt.json`` and ``docs/images/gradient-methods.png`` (the figure
+of the gradient methods' pages). Run it after changing the model, the explainers or the
 figure, and commit the results.
 """
 
@@ -16,6 +17,17 @@ from pathlib import Path
 import xaixray
 
 IMAGES = Path(__file__).resolve().parent / "images"
+GRADIENT_METHODS = ("saliency", "input_x_gradient", "integrated_gradients", "smoothgrad")
+
+
+def gradient_figure(clf: xaixray.Classifier, xray: Path) -> Path:
+    """The four gradient methods on one sample X-ray, side by side."""
+    from xaixray.plots.explanation import figure_to_png
+
+    [result] = xaixray.explain(clf, xray, methods=GRADIENT_METHODS, seed=0)
+    path = IMAGES / "gradient-methods.png"
+    path.write_bytes(figure_to_png(xaixray.plot_explanations(result), dpi=80))
+    return path
 
 
 def main() -> None:
@@ -34,7 +46,8 @@ def main() -> None:
     excerpt = {k: report[k] for k in ("xaixray_version", "image", "model", "prediction",
                                       "methods", "agreement", "errors")}
     (IMAGES / "demo-report-excerpt.json").write_text(json.dumps(excerpt, indent=2) + "\n")
-    print(f"wrote {IMAGES / 'demo-figure.png'} and demo-report-excerpt.json")
+    print(f"wrote {IMAGES / 'demo-figure.png'}, demo-report-excerpt.json and "
+          f"{gradient_figure(clf, xray).name}")
 
 
 if __name__ == "__main__":

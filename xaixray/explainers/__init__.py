@@ -14,6 +14,7 @@ True
 from .base import Explainer, PreparedImage, expand_targets, resolve_target
 from .compare import agreement, compare, peak_location, summarize_heatmap
 from .gradcam import GradCAM, GradCAMPlusPlus, find_target_layer
+from .gradients import InputXGradient, IntegratedGradients, Saliency, SmoothGrad
 from .lime import LIME, slic_segments
 from .methods import (
     DEFAULT_METHODS,
@@ -31,11 +32,15 @@ __all__ = [
     "LIME",
     "METHODS",
     "SHAP",
+    "Saliency",
+    "SmoothGrad",
     "Explainer",
     "Explanation",
     "ExplanationSet",
     "GradCAM",
     "GradCAMPlusPlus",
+    "InputXGradient",
+    "IntegratedGradients",
     "PreparedImage",
     "Target",
     "agreement",

@@ -225,7 +225,8 @@ class _LogitModel:
     weights of its own that could go stale. The original model is only read.
     """
 
-    def __init__(self, classifier: Classifier, target_layer: Any) -> None:
+    def __init__(self, classifier: Classifier, target_layer: Any,
+                 method: str = "Grad-CAM") -> None:
         import keras
 
         model = classifier.model
@@ -233,16 +234,18 @@ class _LogitModel:
         try:
             self.model = keras.models.clone_model(model)
         except Exception as exc:  # noqa: BLE001 - Keras raises many kinds; report one line
-            raise ExplainerError(f"Grad-CAM cannot copy model {getattr(model, 'name', 'model')!r}"
+            raise ExplainerError(f"{method} cannot copy model {getattr(model, 'name', 'model')!r}"
                                  f" to run it side-effect free ({one_line(exc)})") from None
         originals, clones = list(iter_layers(model)), list(iter_layers(self.model))
+        # (a clone renames an unnamed keras.Input, so input layers match by type alone)
         same = len(originals) == len(clones) and all(
-            type(a) is type(b) and a.name == b.name for a, b in zip(originals, clones))
+            type(a) is type(b) and (a.name == b.name or type(a).__name__ == "InputLayer")
+            for a, b in zip(originals, clones))
         # variables in structural order (layer by layer), whatever is trainable now or later
         ours, theirs = list(self.model.variables), list(model.variables)
         if not same or len(ours) != len(theirs) or any(
                 tuple(a.shape) != tuple(b.shape) for a, b in zip(ours, theirs)):
-            raise ExplainerError(f"Grad-CAM: the copy of model {getattr(model, 'name', 'model')!r}"
+            raise ExplainerError(f"{method}: the copy of model {getattr(model, 'name', 'model')!r}"
                                  " does not match it layer for layer")
         self._original_of = {id(a): b for a, b in zip(ours, theirs)}
         self.target_layer = next(c for o, c in zip(originals, clones) if o is target_layer)
@@ -271,7 +274,7 @@ def _class_score(classifier: Classifier, out: Any, targets: Sequence[int],
     """
     import tensorflow as tf
 
-    t = tf.constant(list(targets), tf.int32)
+    t = tf.cast(targets, tf.int32)  # a list, or a tensor inside a tf.function
     if has_logits:
         if classifier.output_kind == "sigmoid":
             return tf.where(t == 1, out[:, 0], -out[:, 0])

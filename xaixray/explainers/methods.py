@@ -17,6 +17,7 @@ from ..errors import ExplainerError, XaixrayError, one_line
 from ..imaging import ImageLike
 from .base import Explainer, PreparedImage, Target
 from .gradcam import GradCAM, GradCAMPlusPlus
+from .gradients import InputXGradient, IntegratedGradients, Saliency, SmoothGrad
 from .lime import LIME
 from .results import ExplanationSet
 from .shap import SHAP
@@ -26,6 +27,10 @@ METHODS: dict[str, type[Explainer]] = {
     "gradcam++": GradCAMPlusPlus,
     "lime": LIME,
     "shap": SHAP,
+    "saliency": Saliency,
+    "input_x_gradient": InputXGradient,
+    "integrated_gradients": IntegratedGradients,
+    "smoothgrad": SmoothGrad,
 }
 """Registry of explanation methods by name."""
 
@@ -50,7 +55,8 @@ def make_explainers(classifier: Classifier, methods: Sequence[str] = DEFAULT_MET
     options
         Shared keywords, each passed to every selected method that accepts it
         (``num_samples`` goes to LIME, ``max_evals`` to SHAP, ``layer`` to both Grad-CAMs,
-        ``batch_size`` to LIME and SHAP).
+        ``batch_size`` to LIME, SHAP and the gradient methods, ``steps`` and ``baseline`` to
+        Integrated Gradients and SmoothGrad, ``samples`` and ``noise`` to SmoothGrad).
 
     Returns
     -------

@@ -17,7 +17,7 @@ FILES = {"figure": "figure.png", "json": "report.json", "html": "report.html"}
 
 # extras that are scalars or short lists and go into the JSON (arrays stay out)
 _EXTRA_KEYS = ("layer", "feature_shape", "flat", "r2", "intercept", "local_pred", "n_segments",
-               "base_value", "masker", "sum")
+               "base_value", "masker", "sum", "completeness_gap", "score_difference")
 
 
 def report_dict(result: ExplanationSet) -> dict[str, Any]:
