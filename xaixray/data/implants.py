@@ -79,12 +79,15 @@ def make_implants(xrays: Sequence[np.ndarray], size: int = 128, variant: str = "
     rng.shuffle(labels)
     images = np.zeros((n, size, size), np.uint8)
     masks = np.zeros((n, size, size), bool)
+    plain = rng.random(n) < 0.5  # negatives without any implant
     for i, xray in enumerate(xrays):
         gray = np.asarray(xray, np.float64)
         gray = gray.mean(axis=-1) if gray.ndim == 3 else gray
         base = resize(gray / 255.0, (size, size), anti_aliasing=True)
-        if variant == "lesion":
+        if variant == "lesion" and (labels[i] or not plain[i]):
             added, masks[i] = _lesion(base, bool(labels[i]), rng, contrast)
+        elif variant == "lesion":
+            added = 0.0
         else:
             added, masks[i] = _marker(size, bool(labels[i]))
             base = np.where(masks[i], 0.0, base)  # the marker is burned in: it replaces pixels
@@ -133,7 +136,7 @@ def _marker(size: int, positive: bool) -> tuple[np.ndarray, np.ndarray]:
 def write_implants(implants: Phantoms, folder: str | os.PathLike, prefix: str = "implant"
                    ) -> list[Path]:
     """Write implants as ``folder/{NORMAL,PNEUMONIA}/PREFIX-NNNN.png`` with
-    ``PREFIX-NNNN_mask.png`` beside each; returns the image paths."""
+    ``PREFIX-NNNN_mask.png`` beside each that has an implant; returns the image paths."""
     import cv2
 
     folder = Path(folder)
@@ -144,6 +147,8 @@ def write_implants(implants: Phantoms, folder: str | os.PathLike, prefix: str = 
         target.mkdir(parents=True, exist_ok=True)
         path = target / f"{prefix}-{i:04d}.png"
         cv2.imwrite(str(path), image)
-        cv2.imwrite(str(path.with_name(f"{path.stem}_mask.png")), mask.astype(np.uint8) * 255)
+        if mask.any():
+            cv2.imwrite(str(path.with_name(f"{path.stem}_mask.png")),
+                        mask.astype(np.uint8) * 255)
         paths.append(path)
     return paths
