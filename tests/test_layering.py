@@ -19,6 +19,7 @@ LAYERS: list[set[str]] = [
     {"imaging"},
     {"anatomy"},
     {"preprocessing"},
+    {"preprocessing_inference", "model_description"},  # read a foreign model; describe one
     {"classifier"},
     {"models"},
     {"data"},

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from ..classifier import MODEL_SUFFIXES
 from ..imaging import is_image_file
+from ..preprocessing_inference import scaling_notice
 
 LIME_SAMPLES = 250
 """``--num-samples`` unless told: LIME's default (a test keeps the two equal)."""
@@ -109,8 +110,12 @@ def load_classifier(args: argparse.Namespace):
                  for k in ("scaling", "layout", "equalize", "crop", "channels", "input_size",
                            "threshold", "class_names")}
     overrides["positive_class"] = getattr(args, "positive", None)
-    return Classifier.load(args.model, unsafe=bool(getattr(args, "unsafe", False)),
-                           **{k: v for k, v in overrides.items() if v is not None})
+    clf = Classifier.load(args.model, unsafe=bool(getattr(args, "unsafe", False)),
+                          **{k: v for k, v in overrides.items() if v is not None})
+    notice = scaling_notice(clf.metadata())
+    if notice is not None:
+        warn(getattr(args, "command", None) or "model", notice)
+    return clf
 
 
 def images_from_args(args: argparse.Namespace, command: str

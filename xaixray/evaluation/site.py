@@ -57,7 +57,8 @@ def calibrate(classifier: Classifier, data: Any, rule: str = "sensitivity",
     calibrated = Classifier(classifier.model, classifier.preprocessing, classifier.class_names,
                             classifier.threshold, classifier.name, dict(classifier.info),
                             positive_class=classifier.positive_class,
-                            temperature=classifier.temperature * t_fit)
+                            temperature=classifier.temperature * t_fit,
+                            provenance=classifier.provenance, reasons=classifier.reasons)
     # the threshold is chosen on the calibrated model's own float32 outputs, so that the rule
     # holds exactly when it predicts these images again
     p_cal = predict_set(calibrated, data)[1][:, pos] if temperature else p

@@ -9,6 +9,7 @@ from typing import Any
 from ..explainers import Explanation, ExplanationSet
 from ..files import json_ready
 from ..imaging import anonymous_name, display_name
+from ..preprocessing_inference import scaling_notice
 from ..version import __version__
 
 REPORT_FORMAT = 1
@@ -25,7 +26,9 @@ def report_dict(result: ExplanationSet) -> dict[str, Any]:
     Keys: ``xaixray_version``, ``report_format``, ``created``, ``image`` (source: the input as
     given, a full path for files; name: what figures and pages show; height, width, channels;
     model_box: the part the model sees, [top, bottom, left, right], null for all of it),
-    ``model`` (name, preprocessing, class_names, positive_class, threshold, output_kind, info),
+    ``model`` (name, preprocessing, class_names, positive_class, threshold, output_kind,
+    provenance: how each preprocessing field was found, read/guessed/stated, info),
+    ``notices`` (one sentence per guess that matters, such as the input scaling),
     ``prediction`` (class, index, probability), ``probabilities`` ({class: p}), ``methods``
     ({method: target, target_name, score, signed, params, seed, seconds, summary, details}),
     ``agreement`` (list of {methods, spearman, top_overlap}), ``faithfulness`` (how faithful
@@ -45,6 +48,8 @@ def report_dict(result: ExplanationSet) -> dict[str, Any]:
                   # the part the model sees, [top, bottom, left, right] px; null: all of it
                   "model_box": None if result.box is None else [int(v) for v in result.box]},
         "model": result.model,
+        # what xaixray could not read from the model file and guessed (empty: nothing)
+        "notices": [n for n in [scaling_notice(result.model or {})] if n],
         "prediction": {"class": result.prediction_name, "index": result.prediction,
                        "probability": result.probability},
         "probabilities": dict(zip(result.class_names, map(float, result.probabilities))),

@@ -82,6 +82,8 @@ def render_report_html(report: Mapping[str, Any], figure_png: bytes | None,
              f"<p class=\"sub\">Model <b>{escape(str(model['name']))}</b> predicts "
              f"<b>{escape(str(pred['class']))}</b> with probability "
              f"{_fmt(pred['probability'])}.</p>"]
+    parts += [f"<div class=\"note guess\"><b>Input scaling guessed.</b> {escape(n)}</div>"
+              for n in report.get("notices") or []]
     if figure_png:
         data = base64.b64encode(figure_png).decode("ascii")
         parts.append(f"<img class=\"fig\" alt=\"explanation figure\" "

@@ -1,0 +1,211 @@
+"""Preprocessing read from a foreign model's own layers, or marked as guessed."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+keras = pytest.importorskip("keras")
+layers = keras.layers
+
+from xaixray import Classifier  # noqa: E402
+from xaixray.cli import main  # noqa: E402
+from xaixray.preprocessing_inference import (  # noqa: E402
+    GUESSED,
+    READ,
+    STATED,
+    infer_preprocessing,
+    scaling_notice,
+)
+
+
+def augmentation() -> keras.Sequential:
+    return keras.Sequential([layers.RandomFlip("horizontal"), layers.RandomRotation(0.1),
+                             layers.RandomZoom(0.1)], name="augmentation")
+
+
+def rescaling_inside(scale: float, offset: float = 0.0, units: int = 1) -> keras.Model:
+    """Keras' image-classification tutorial: augmentation, then Rescaling, in one Sequential."""
+    keras.utils.set_random_seed(1)
+    return keras.Sequential([
+        keras.Input((32, 32, 3)),
+        layers.RandomFlip("horizontal"), layers.RandomRotation(0.1),
+        layers.Rescaling(scale, offset=offset),
+        layers.Conv2D(4, 3, activation="relu", name="conv"),
+        layers.GlobalAveragePooling2D(),
+        layers.Dense(units, activation="sigmoid" if units == 1 else "softmax"),
+    ], name="tutorial")
+
+
+def rescaling_nested(scale: float, offset: float = 0.0, units: int = 3) -> keras.Model:
+    """Augmentation and a base that rescales inside, each a nested model."""
+    keras.utils.set_random_seed(2)
+    base = keras.Sequential([layers.Rescaling(scale, offset=offset),
+                             layers.Conv2D(4, 3, activation="relu", name="conv"),
+                             layers.GlobalAveragePooling2D()], name="base")
+    inputs = keras.Input((32, 32, 3))
+    outputs = layers.Dense(units, activation="sigmoid" if units == 1 else "softmax")(
+        base(augmentation()(inputs)))
+    return keras.Model(inputs, outputs, name="nested")
+
+
+def plain(channels: int = 1) -> keras.Model:
+    keras.utils.set_random_seed(3)
+    return keras.Sequential([keras.Input((32, 32, channels)), layers.Conv2D(4, 3, name="conv"),
+                             layers.GlobalAveragePooling2D(),
+                             layers.Dense(1, activation="sigmoid")], name="plain")
+
+
+def on_base(base: keras.Model, units: int = 1) -> keras.Model:
+    inputs = keras.Input(base.input_shape[1:])
+    x = layers.GlobalAveragePooling2D()(base(augmentation()(inputs)))
+    return keras.Model(inputs, layers.Dense(units, activation="sigmoid")(x), name="transfer")
+
+
+@pytest.fixture(scope="module")
+def efficientnet() -> keras.Model:
+    return on_base(keras.applications.EfficientNetB0(weights=None, include_top=False,
+                                                     input_shape=(64, 64, 3)))
+
+
+@pytest.fixture(scope="module")
+def resnet() -> keras.Model:
+    return on_base(keras.applications.ResNet50(weights=None, include_top=False,
+                                               input_shape=(64, 64, 3)))
+
+
+def images(n: int = 4, size: int = 32) -> np.ndarray:
+    return np.random.default_rng(0).integers(0, 256, (n, size, size, 3), dtype=np.uint8)
+
+
+def through_xaixray(clf: Classifier, batch: np.ndarray) -> np.ndarray:
+    """The probabilities xaixray gives, as the model's own outputs (one column if sigmoid)."""
+    proba = clf.predict_proba(list(batch))
+    return proba[:, 1:] if clf.output_kind == "sigmoid" else proba
+
+
+@pytest.mark.parametrize("build", [rescaling_inside, rescaling_nested])
+@pytest.mark.parametrize(("scale", "offset"), [(1 / 255, 0.0), (1 / 127.5, -1.0)])
+def test_rescaling_inside_the_model_is_read_as_0_255(build, scale, offset):
+    model = build(scale, offset)
+    clf = Classifier.from_keras(model)
+    assert clf.preprocessing.scaling == "raw" and clf.provenance["scaling"] == READ
+    assert "Rescaling" in clf.reasons["scaling"] and scaling_notice(clf.metadata()) is None
+    batch = images()
+    expected = model.predict(batch.astype(np.float32), verbose=0)  # 0..255, as it expects
+    np.testing.assert_allclose(through_xaixray(clf, batch), expected, atol=1e-5)
+    wrong = model.predict(batch.astype(np.float32) / 255.0, verbose=0)  # what unit would feed
+    assert np.abs(wrong - expected).max() > 1e-3  # the check can tell the two apart
+
+
+def test_rescaling_from_unit_to_symmetric_is_read_as_unit():
+    clf = Classifier.from_keras(rescaling_inside(2.0, -1.0))
+    assert (clf.preprocessing.scaling, clf.provenance["scaling"]) == ("unit", READ)
+
+
+def test_a_three_class_model_is_read_and_named_in_output_order():
+    model = rescaling_nested(1 / 255, units=3)
+    clf = Classifier.from_keras(model, class_names=("NORMAL", "BACTERIA", "VIRAL"))
+    assert clf.output_kind == "softmax" and clf.preprocessing.scaling == "raw"
+    batch = images()
+    np.testing.assert_allclose(clf.predict_proba(list(batch)),
+                               model.predict(batch.astype(np.float32), verbose=0), atol=1e-5)
+    assert Classifier.from_keras(model).class_names == ("class_0", "class_1", "class_2")
+
+
+@pytest.mark.parametrize(("mean", "expected"), [([123.7, 116.3, 103.5], "raw"),
+                                                ([0.485, 0.456, 0.406], "unit")])
+def test_normalization_means_say_the_range(mean, expected):
+    model = keras.Sequential([keras.Input((32, 32, 3)),
+                              layers.Normalization(mean=mean, variance=[0.05, 0.05, 0.05]),
+                              layers.Conv2D(2, 3), layers.GlobalAveragePooling2D(),
+                              layers.Dense(1, activation="sigmoid")])
+    inferred = infer_preprocessing(model)
+    assert (inferred.preprocessing.scaling, inferred.provenance["scaling"]) == (expected, READ)
+
+
+def test_efficientnet_carries_its_preprocessing(efficientnet):
+    clf = Classifier.from_keras(efficientnet)
+    assert clf.preprocessing.input_size == (64, 64)
+    assert (clf.preprocessing.scaling, clf.provenance["scaling"]) == ("raw", READ)
+
+
+def test_resnet50_scaling_is_its_documented_preprocess_input_and_marked_guessed(resnet):
+    clf = Classifier.from_keras(resnet)
+    assert (clf.preprocessing.scaling, clf.provenance["scaling"]) == ("caffe", GUESSED)
+    assert "ResNet" in clf.reasons["scaling"]
+    notice = scaling_notice(clf.metadata())
+    assert "guessed as 'caffe'" in notice and "--scaling" in notice
+
+
+def test_no_preprocessing_and_no_family_is_a_marked_guess():
+    clf = Classifier.from_keras(plain())
+    assert (clf.preprocessing.scaling, clf.provenance["scaling"]) == ("unit", GUESSED)
+    assert clf.provenance["channels"] == READ and clf.provenance["input_size"] == READ
+    assert clf.provenance["crop"] == GUESSED
+    stated = Classifier.from_keras(plain(), scaling="raw")
+    assert stated.provenance["scaling"] == STATED and scaling_notice(stated.metadata()) is None
+
+
+def test_provenance_survives_plain_keras_and_xaixray_files(tmp_path):
+    plain_file = tmp_path / "rescaling.keras"
+    rescaling_inside(1 / 255).save(plain_file)
+    assert Classifier.load(plain_file).preprocessing.scaling == "raw"
+    guessed = Classifier.from_keras(plain())
+    guessed.save(tmp_path / "guessed.keras")
+    again = Classifier.load(tmp_path / "guessed.keras")
+    assert again.provenance["scaling"] == GUESSED and again.provenance["channels"] == READ
+    assert again.reasons["scaling"] == guessed.reasons["scaling"]
+    assert Classifier.load(tmp_path / "guessed.keras", scaling="unit").provenance[
+        "scaling"] == STATED
+
+
+def test_files_xaixray_wrote_are_read_not_guessed(tmp_path):
+    from xaixray.preprocessing import Preprocessing
+
+    made = Classifier(plain(), Preprocessing((32, 32), 1, "unit"))  # as xaixray.build does
+    assert set(made.provenance.values()) == {STATED}
+    made.save(tmp_path / "made.keras")
+    clf = Classifier.load(tmp_path / "made.keras")
+    assert set(clf.provenance.values()) == {READ}
+    assert scaling_notice(clf.metadata()) is None
+
+
+def test_the_cli_says_in_one_line_when_scaling_was_guessed(tmp_path, capsys):
+    guessed, read = tmp_path / "plain.keras", tmp_path / "rescaling.keras"
+    plain(3).save(guessed)
+    rescaling_inside(1 / 255).save(read)
+    image = tmp_path / "x.png"
+    import cv2
+
+    cv2.imwrite(str(image), images(1)[0])
+    assert main(["predict", str(guessed), str(image), "--json"]) == 0
+    captured = capsys.readouterr()
+    lines = [ln for ln in captured.err.splitlines() if "guessed" in ln]
+    assert len(lines) == 1 and "--scaling" in lines[0] and "'unit'" in lines[0]
+    json.loads(captured.out.splitlines()[0])  # stdout stays JSON
+    assert main(["predict", str(guessed), str(image), "--scaling", "unit"]) == 0
+    assert "guessed" not in capsys.readouterr().err
+    assert main(["predict", str(read), str(image)]) == 0
+    assert "guessed" not in capsys.readouterr().err
+
+
+def test_reports_and_the_web_app_say_when_scaling_was_guessed(tmp_path):
+    from xaixray.explainers import explain_image, make_explainers
+    from xaixray.reports import render_report_html, report_dict
+    from xaixray.serve import ExplainService
+
+    clf = Classifier.from_keras(plain())
+    result = explain_image(clf, images(1)[0][:, :, 0], make_explainers(clf, ["gradcam"])[0])
+    report = report_dict(result)
+    assert report["model"]["provenance"]["scaling"] == GUESSED
+    assert len(report["notices"]) == 1 and "--scaling" in report["notices"][0]
+    assert "Input scaling guessed" in render_report_html(report, None)
+    health = ExplainService(clf, methods=["gradcam"]).health()
+    assert health["scaling"] == "unit" and "--scaling" in health["scaling_notice"]
+    read = Classifier.from_keras(rescaling_inside(1 / 255))
+    explained = explain_image(read, images(1)[0], make_explainers(read, ["gradcam"])[0])
+    assert report_dict(explained)["notices"] == []
+    assert ExplainService(read, methods=["gradcam"]).health()["scaling_notice"] is None
