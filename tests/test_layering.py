@@ -19,7 +19,8 @@ LAYERS: list[set[str]] = [
     {"imaging"},
     {"anatomy"},
     {"preprocessing"},
-    {"preprocessing_inference", "model_description"},  # read a foreign model; describe one
+    {"preprocessing_inference"},  # reads a foreign model's preprocessing from its layers
+    {"model_description"},  # what xaixray will do with a model (Classifier.describe)
     {"classifier"},
     {"models"},
     {"data"},

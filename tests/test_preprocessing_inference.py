@@ -209,3 +209,84 @@ def test_reports_and_the_web_app_say_when_scaling_was_guessed(tmp_path):
     explained = explain_image(read, images(1)[0], make_explainers(read, ["gradcam"])[0])
     assert report_dict(explained)["notices"] == []
     assert ExplainService(read, methods=["gradcam"]).health()["scaling_notice"] is None
+
+
+# ---------------------------------------------------------------------- xaixray inspect
+def inspect(path, *flags: str, capsys) -> tuple[str, dict]:
+    assert main(["inspect", str(path), *flags]) == 0
+    text = capsys.readouterr().out
+    assert main(["inspect", str(path), "--json", *flags]) == 0
+    return text, json.loads(capsys.readouterr().out)
+
+
+def test_inspect_a_model_that_rescales_inside(tmp_path, capsys):
+    path = tmp_path / "tutorial.keras"
+    rescaling_inside(1 / 127.5, -1.0).save(path)
+    text, d = inspect(path, capsys=capsys)
+    assert d["input"]["scaling"] == {"value": "raw", "how": "read", "why": d["input"][
+        "scaling"]["why"]} and "Rescaling" in d["input"]["scaling"]["why"]
+    assert d["input"]["input_size"]["value"] == [32, 32] and d["input"]["channels"]["how"] == READ
+    assert d["output"]["kind"] == "probability" and d["classes"]["names"] == ["NORMAL",
+                                                                              "PNEUMONIA"]
+    assert d["decision"]["positive_class"] == "PNEUMONIA" and d["decision"]["threshold"] == 0.5
+    assert d["explain"]["gradcam_layer"]["name"] == "conv"
+    assert d["explain"]["methods"]["gradcam"] is None
+    assert d["keras"]["saved_with"] == keras.__version__ and d["keras"]["safe_mode"] is True
+    assert set(d["guessed"]) == {"equalize", "crop"}
+    assert "scaling         raw" in text and "[read: layer 'rescaling" in text
+    assert "grad-cam layer  conv (30x30x4 feature map)" in text
+    assert "guessed fields: equalize, crop" in text and "--scaling" not in text
+
+
+def test_inspect_a_three_class_model_names_and_arg_max(tmp_path, capsys):
+    path = tmp_path / "three.keras"
+    rescaling_nested(1 / 255, units=3).save(path)
+    text, d = inspect(path, capsys=capsys)
+    assert d["output"]["kind"] == "softmax" and d["classes"]["named"] is False
+    assert d["decision"]["positive_class"] is None and "arg-max" in d["decision"]["rule"]
+    assert "--class-names" in text
+    text, d = inspect(path, "--class-names", "NORMAL,BACTERIA,VIRAL", capsys=capsys)
+    assert d["classes"] == {"names": ["NORMAL", "BACTERIA", "VIRAL"], "named": True}
+    assert "classes         NORMAL, BACTERIA, VIRAL" in text
+
+
+def test_inspect_keras_applications_models(tmp_path, capsys, efficientnet, resnet):
+    efficientnet.save(tmp_path / "effnet.keras")
+    resnet.save(tmp_path / "resnet.keras")
+    _, d = inspect(tmp_path / "effnet.keras", capsys=capsys)
+    assert (d["input"]["scaling"]["value"], d["input"]["scaling"]["how"]) == ("raw", READ)
+    assert d["input"]["input_size"]["value"] == [64, 64]
+    text, d = inspect(tmp_path / "resnet.keras", capsys=capsys)
+    assert (d["input"]["scaling"]["value"], d["input"]["scaling"]["how"]) == ("caffe", GUESSED)
+    assert d["guessed"]["scaling"] == "--scaling"
+    assert d["explain"]["gradcam_layer"]["name"] == "conv5_block3_out"
+    assert "[guessed: no preprocessing layer" in text and "ResNet" in text
+    assert "state them with --scaling" in text
+    _, d = inspect(tmp_path / "resnet.keras", "--scaling", "torch", capsys=capsys)
+    assert d["input"]["scaling"] == {"value": "torch", "how": STATED, "why": "stated by the user"}
+
+
+def test_inspect_says_when_grad_cam_cannot_run_and_safe_mode_refuses(tmp_path, capsys):
+    dense = keras.Sequential([keras.Input((16, 16, 1)), layers.Flatten(),
+                              layers.Dense(1, activation="sigmoid")])
+    dense.save(tmp_path / "dense.keras")
+    text, d = inspect(tmp_path / "dense.keras", capsys=capsys)
+    assert d["explain"]["gradcam_layer"] is None
+    assert "convolutional layer" in d["explain"]["methods"]["gradcam"]
+    assert d["explain"]["methods"]["lime"] is None
+    assert any(ln.startswith("cannot run") and "gradcam (" in ln for ln in text.splitlines())
+    lam = keras.Sequential([keras.Input((16, 16, 1)), layers.Lambda(lambda x: x / 255.0),
+                            layers.Conv2D(2, 3), layers.GlobalAveragePooling2D(),
+                            layers.Dense(1, activation="sigmoid")])
+    lam.save(tmp_path / "lambda.keras")
+    assert main(["inspect", str(tmp_path / "lambda.keras")]) == 1
+    assert "safe mode" in capsys.readouterr().err
+    _, d = inspect(tmp_path / "lambda.keras", "--unsafe", capsys=capsys)
+    assert d["keras"]["safe_mode"] is False and d["input"]["scaling"]["how"] == GUESSED
+
+
+def test_describe_in_python_matches_inspect(tmp_path):
+    clf = Classifier.from_keras(rescaling_inside(1 / 255))
+    d = clf.describe()
+    assert d["file"] is None and d["keras"]["safe_mode"] is None
+    assert d["input"]["scaling"]["how"] == READ and "explain" not in d

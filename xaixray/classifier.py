@@ -432,6 +432,15 @@ class Classifier:
         self._log_odds = None
         self._masked.clear()
 
+    def describe(self) -> dict:
+        """What xaixray will do with this model: each input field marked read, guessed or
+        stated, the output kind, classes, decision rule, and the Keras version and safe mode of
+        its file (see :func:`xaixray.model_description.describe`; ``xaixray inspect`` adds the
+        Grad-CAM layer and the methods that can run)."""
+        from .model_description import describe
+
+        return describe(self)
+
     # ------------------------------------------------------------------ saving
     def metadata(self) -> dict:
         """Everything besides the Keras model that is saved with it."""

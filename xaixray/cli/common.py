@@ -102,8 +102,11 @@ def add_model_overrides(parser: argparse.ArgumentParser) -> None:
                              "(Lambda layers) load: only for files you trust")
 
 
-def load_classifier(args: argparse.Namespace):
-    """Load ``args.model`` with any overrides given on the command line."""
+def load_classifier(args: argparse.Namespace, notice: bool = True):
+    """Load ``args.model`` with any overrides given on the command line.
+
+    ``notice``: say in one line on stderr when the input scaling was guessed.
+    """
     from ..classifier import Classifier
 
     overrides = {k: getattr(args, k, None)
@@ -112,9 +115,9 @@ def load_classifier(args: argparse.Namespace):
     overrides["positive_class"] = getattr(args, "positive", None)
     clf = Classifier.load(args.model, unsafe=bool(getattr(args, "unsafe", False)),
                           **{k: v for k, v in overrides.items() if v is not None})
-    notice = scaling_notice(clf.metadata())
-    if notice is not None:
-        warn(getattr(args, "command", None) or "model", notice)
+    guess = scaling_notice(clf.metadata()) if notice else None
+    if guess is not None:
+        warn(getattr(args, "command", None) or "model", guess)
     return clf
 
 

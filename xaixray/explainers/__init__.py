@@ -23,6 +23,7 @@ from .methods import (
     explain_images,
     make_explainers,
 )
+from .plan import describe_methods
 from .results import Explanation, ExplanationSet, Target
 from .shap import SHAP
 
@@ -38,6 +39,7 @@ __all__ = [
     "GradCAMPlusPlus",
     "PreparedImage",
     "Target",
+    "describe_methods",
     "agreement",
     "check_methods",
     "compare",
