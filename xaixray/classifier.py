@@ -69,6 +69,9 @@ class Classifier:
     positive_class
         The finding, by name (or index): what sensitivity, the threshold and ROC curves are
         about. Default: ``"PNEUMONIA"`` when it is one of ``class_names``, else the last class.
+        With more than two classes the prediction is the most probable class unless a positive
+        class is named: then it is that class when its probability reaches ``threshold``
+        (one-vs-rest), else the most probable of the others (:attr:`one_vs_rest`).
     temperature
         Temperature scaling of the output (Guo et al. 2017): probabilities become
         ``softmax(log(p) / temperature)``, i.e. the binary log-odds divided by it. 1 leaves the
@@ -113,6 +116,7 @@ class Classifier:
             self.positive_index = positive_index(self.class_names, positive_class)
         except ValueError as exc:
             raise ModelError(str(exc)) from None
+        self.one_vs_rest = len(self.class_names) > 2 and positive_class is not None
         self.temperature = float(temperature)
         if not 0.0 < self.temperature < float("inf"):
             raise ModelError(f"temperature must be positive, got {temperature}")
@@ -256,12 +260,26 @@ class Classifier:
 
     def decide(self, proba: np.ndarray) -> np.ndarray:
         """Class indices from probabilities: for two classes, the positive class when its
-        probability reaches :attr:`threshold`, else the other; argmax for more classes."""
+        probability reaches :attr:`threshold`, else the other; argmax for more classes, unless
+        :attr:`one_vs_rest` (the positive class when it reaches the threshold, else the most
+        probable of the others)."""
         proba = np.asarray(proba, np.float64)  # a float32 score and the threshold, exactly
+        pos = self.positive_index
         if proba.shape[1] == 2:
-            pos = self.positive_index
             return np.where(proba[:, pos] >= self.threshold, pos, 1 - pos).astype(int)
+        if self.one_vs_rest:
+            others = np.where(np.arange(proba.shape[1]) == pos, -np.inf, proba).argmax(axis=1)
+            return np.where(proba[:, pos] >= self.threshold, pos, others).astype(int)
         return proba.argmax(axis=1)
+
+    def decision_rule(self) -> str:
+        """How :meth:`decide` calls a class, in words."""
+        pos = self.positive_class
+        if len(self.class_names) == 2 or self.one_vs_rest:
+            rest = " (one-vs-rest; else the most probable other class)" if self.one_vs_rest \
+                else ""
+            return f"{pos} when P({pos}) >= {self.threshold:g}{rest}"
+        return "the most probable class (arg-max)"
 
     def predict_proba_prepared(self, batch: np.ndarray, batch_size: int = _CHUNK) -> np.ndarray:
         """Probabilities for images already in the model frame.
@@ -450,7 +468,9 @@ class Classifier:
             "name": self.name,
             "preprocessing": self.preprocessing.to_dict(),
             "class_names": list(self.class_names),
-            "positive_class": self.positive_class,
+            # more than two classes: null unless one was named (then decided one-vs-rest)
+            "positive_class": self.positive_class
+            if len(self.class_names) == 2 or self.one_vs_rest else None,
             "threshold": self.threshold,
             "output_kind": self.output_kind,
             "temperature": self.temperature,

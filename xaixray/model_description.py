@@ -50,7 +50,7 @@ def describe(classifier: Any) -> dict[str, Any]:
                   "why": reasons.get(f, "")} for f in FIELDS}
     kind, meaning = OUTPUT_KINDS[(classifier.output_kind, bool(classifier.from_logits))]
     names = list(classifier.class_names)
-    two = len(names) == 2
+    named = len(names) == 2 or bool(getattr(classifier, "one_vs_rest", False))
     source = getattr(classifier, "source", {}) or {}
     path = source.get("path")
     return {
@@ -64,11 +64,9 @@ def describe(classifier: Any) -> dict[str, Any]:
                    "temperature": classifier.temperature},
         "classes": {"names": names,
                     "named": names != [f"class_{i}" for i in range(len(names))]},
-        "decision": {"positive_class": classifier.positive_class if two else None,
-                     "threshold": classifier.threshold if two else None,
-                     "rule": (f"{classifier.positive_class} when P({classifier.positive_class})"
-                              f" >= {classifier.threshold:g}") if two else
-                     "the most probable class (arg-max)"},
+        "decision": {"positive_class": classifier.positive_class if named else None,
+                     "threshold": classifier.threshold if named else None,
+                     "rule": classifier.decision_rule()},
         "keras": keras_facts(path, source.get("safe_mode")),
         "guessed": {f: "--" + f.replace("_", "-") for f in FIELDS
                     if fields[f]["how"] == "guessed"},

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..classifier import Classifier
+from ..errors import ModelError
 from .calibration import (
     check_calibration_set,
     choose_threshold,
@@ -46,7 +47,18 @@ def calibrate(classifier: Classifier, data: Any, rule: str = "sensitivity",
     ------
     DataError
         If the set has one class only or fewer than 10 images of a class.
+    ModelError
+        For more than two classes without a named positive class (``positive_class=``,
+        ``--positive``): then it is calibrated one-vs-rest, without temperature scaling.
     """
+    n_classes = len(classifier.class_names)
+    if n_classes > 2 and not classifier.one_vs_rest:
+        raise ModelError(f"calibrate needs a positive class for a model with {n_classes} "
+                         f"classes ({', '.join(classifier.class_names)}): name one with "
+                         "--positive (positive_class=) to calibrate it one-vs-rest")
+    if n_classes > 2 and temperature:
+        raise ModelError("temperature scaling is fitted for two classes; calibrate a model with "
+                         f"{n_classes} classes without --temperature")
     y, proba, failures = predict_set(classifier, data, progress=progress)
     pos = classifier.positive_index
     truth = (y == pos).astype(int)  # 1 = the positive class, whatever its index
@@ -63,7 +75,11 @@ def calibrate(classifier: Classifier, data: Any, rule: str = "sensitivity",
     # holds exactly when it predicts these images again
     p_cal = predict_set(calibrated, data)[1][:, pos] if temperature else p
     threshold, rule_text = choose_threshold(truth, p_cal, rule, target)
-    metrics = compute_metrics(y, p_cal, threshold, classifier.class_names, positive=pos)
+    if n_classes > 2:  # one-vs-rest: the positive class against the others together
+        metrics = compute_metrics(truth, p_cal, threshold, (negative, classifier.positive_class),
+                                  positive=1)
+    else:
+        metrics = compute_metrics(y, p_cal, threshold, classifier.class_names, positive=pos)
     report = calibration_report(truth, p_cal, threshold)
     info = calibrated.info
     info["calibration"] = {

@@ -62,6 +62,15 @@ def _positive(model: Mapping[str, Any]) -> str:
     return str(saved) if saved in names else names[positive_index(names)]
 
 
+def _decision(model: Mapping[str, Any]) -> str:
+    """How the model's class was called: a threshold on the positive class, or the arg-max."""
+    names = model.get("class_names", [])
+    if len(names) > 2 and model.get("positive_class") not in names:
+        return "Decision: the most probable class (arg-max over all classes)."
+    return (f"Decision threshold on P({escape(_positive(model))}): "
+            f"{_fmt(model.get('threshold'))}.")
+
+
 def _page(title: str, body: str) -> str:
     return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
             "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
@@ -91,8 +100,7 @@ def render_report_html(report: Mapping[str, Any], figure_png: bytes | None,
     rows = "".join(f"<tr><td>{escape(str(c))}</td><td class=\"num\">{_fmt(p)}</td></tr>"
                    for c, p in report["probabilities"].items())
     parts.append(f"<h2>Prediction</h2><table><tr><th>class</th><th>probability</th></tr>{rows}"
-                 f"</table><p>Decision threshold on P({escape(_positive(model))}): "
-                 f"{_fmt(model.get('threshold'))}.</p>")
+                 f"</table><p>{_decision(model)}</p>")
     parts.append(_methods_table(report))
     parts.append(_agreement_table(report.get("agreement", [])))
     parts.append(_faithfulness_section(report.get("faithfulness"), faithfulness_png))
