@@ -108,3 +108,7 @@ def test_train_evaluate_calibrate_explain_three_classes(subtype_folder, tmp_path
     p = np.array(list(r["probabilities"].values()))
     assert r["prediction"]["index"] == int(p.argmax())  # no positive class: the arg-max
     assert "arg-max" in (report.parent / "report.html").read_text()
+
+    assert main(["predict", str(model), str(viral)]) == 0
+    header = capsys.readouterr().out.splitlines()[0]
+    assert header.split()[-3:] == ["P(NORMAL)", "P(BACTERIA)", "P(VIRAL)"]
