@@ -239,7 +239,7 @@
     const h = state.health;
     const classes = h.classes;
     const binary = classes.length === 2;
-    const positive = classes[classes.length - 1];
+    const positive = h.positive_class || classes[classes.length - 1];
     const value = binary ? p.probabilities[positive] : p.probabilities[p.prediction];
     const kind = isNormal(p.prediction) ? "normal" : "pneumonia";
     show($("result-busy"), false);
