@@ -290,3 +290,14 @@ def test_describe_in_python_matches_inspect(tmp_path):
     d = clf.describe()
     assert d["file"] is None and d["keras"]["safe_mode"] is None
     assert d["input"]["scaling"]["how"] == READ and "explain" not in d
+
+
+@pytest.mark.parametrize(("family", "scaling"), [("VGG16", "caffe"), ("DenseNet121", "torch"),
+                                                 ("MobileNetV2", "symmetric"),
+                                                 ("MobileNetV3Small", "raw")])
+def test_other_keras_applications_families(family, scaling):
+    base = getattr(keras.applications, family)(weights=None, include_top=False,
+                                               input_shape=(64, 64, 3))
+    clf = Classifier.from_keras(on_base(base))
+    expected = READ if scaling == "raw" else GUESSED  # MobileNetV3 rescales inside
+    assert (clf.preprocessing.scaling, clf.provenance["scaling"]) == (scaling, expected)

@@ -53,7 +53,7 @@ FAMILIES: tuple[tuple[str, tuple[str, ...], tuple[str, ...], str], ...] = (
     ("Xception", ("block1_conv1", "block14_sepconv2"), (), "symmetric"),
     ("VGG", ("block1_conv1", "block5_conv3", "block5_pool"), ("block14_sepconv2",), "caffe"),
     ("InceptionV3", ("mixed0", "mixed10"), (), "symmetric"),
-    ("InceptionResNetV2", ("block35_1", "conv_7b"), (), "symmetric"),
+    ("InceptionResNetV2", ("block35_1_ac", "conv_7b"), (), "symmetric"),
     ("MobileNet", ("conv_dw_1", "conv_pw_13"), (), "symmetric"),
     ("MobileNetV2", ("expanded_conv_depthwise", "block_16_project"), (), "symmetric"),
     ("NASNet", ("stem_conv1", "reduction_conv_1_stem_1"), (), "symmetric"),
