@@ -283,6 +283,7 @@ def test_inspect_says_when_grad_cam_cannot_run_and_safe_mode_refuses(tmp_path, c
     assert "safe mode" in capsys.readouterr().err
     _, d = inspect(tmp_path / "lambda.keras", "--unsafe", capsys=capsys)
     assert d["keras"]["safe_mode"] is False and d["input"]["scaling"]["how"] == GUESSED
+    assert "(Lambda) may preprocess, but cannot be read" in d["input"]["scaling"]["why"]
 
 
 def test_describe_in_python_matches_inspect(tmp_path):

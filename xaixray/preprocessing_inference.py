@@ -41,6 +41,8 @@ TRANSPARENT_LAYERS = frozenset({
     "CutMix", "ZeroPadding2D", "Cropping2D", "Permute", "Reshape", "Activation",
 })
 """Layers that leave the pixel range as it is at inference."""
+CODE_LAYERS = frozenset({"Lambda", "TFOpLambda", "TFSMLayer"})
+"""Layers whose computation is code xaixray does not read (a Lambda may hold preprocess_input)."""
 MAX_UNIT_SPAN = 10.0
 """A ``Rescaling`` whose output spans at most this much for 0..255 input expects 0..255."""
 
@@ -124,14 +126,16 @@ def infer_scaling(model: Any, channels: int = 3) -> tuple[str | None, str, str]:
     found = read_scaling(model)
     if found is not None:
         return found[0], READ, found[1]
+    first = next(first_layers(model), None)
+    kind = type(first).__name__
+    opening = (f"its first layer {first.name!r} ({kind}) may preprocess, but cannot be read"
+               if kind in CODE_LAYERS else "no preprocessing layer in the model")
     family = recognise_family(model)
     if family is not None and (channels == 3 or family[1] not in ("caffe", "torch")):
         name, scaling = family
-        return scaling, GUESSED, (f"no preprocessing layer in the model; its layer names are "
-                                  f"those of keras.applications {name}, whose documented "
-                                  f"preprocess_input is {scaling!r}")
-    return None, GUESSED, ("no preprocessing layer in the model and no known family; "
-                           "[0, 1] ('unit') assumed")
+        return scaling, GUESSED, (f"{opening}; its layer names are those of keras.applications "
+                                  f"{name}, whose documented preprocess_input is {scaling!r}")
+    return None, GUESSED, f"{opening} and no known family; [0, 1] ('unit') assumed"
 
 
 def read_scaling(model: Any) -> tuple[str, str] | None:
