@@ -4,8 +4,10 @@
     python examples/explain_your_own_keras_model.py --data chest_xray # train/ of the Kaggle folder
 
 Any Keras 3 model with one sigmoid unit or a softmax works. xaixray reads its input size and
-channels from the model; what it cannot read (pixel scaling, class names, threshold) is passed
-as an option, on the command line or to Classifier.load.
+channels from the model, and its pixel scaling from a Rescaling or Normalization layer inside
+it; `xaixray inspect` shows what was read and what was guessed. What it cannot read (here the
+scaling: this model has no Rescaling layer; class names, threshold) is passed as an option, on
+the command line or to Classifier.load.
 """
 
 import argparse
@@ -46,8 +48,9 @@ args.out.mkdir(parents=True, exist_ok=True)
 path = args.out / "my_model.keras"
 model.save(path)
 
-# 2. from the shell: the model file first, then images or folders
+# 2. from the shell: first what xaixray reads and guesses, then the model file and images
 xray = str([p for p in xaixray.sample_images() if "PNEUMONIA" in p.name][0])
+subprocess.run([sys.executable, "-m", "xaixray", "inspect", str(path)], check=True)
 subprocess.run([sys.executable, "-m", "xaixray", "explain", str(path), xray, "--scaling", "unit",
                 "--methods", "gradcam,lime", "--num-samples", "300",
                 "--out", str(args.out / "shell"), "--overwrite"], check=True)

@@ -81,7 +81,7 @@ def tiny_classifier():
         keras.layers.GlobalAveragePooling2D(),
         keras.layers.Dense(1, activation="sigmoid"),
     ])
-    return Classifier.from_keras(model, name="tiny")
+    return Classifier.from_keras(model, name="tiny", scaling="unit")  # stated: no guess
 
 
 @pytest.fixture(scope="session")
@@ -114,7 +114,8 @@ def phantom_model():
     model.compile(keras.optimizers.Adam(3e-3), "binary_crossentropy", metrics=["accuracy"])
     history = model.fit(train.images[..., None] / 255.0, train.labels, epochs=12,
                         batch_size=32, verbose=0)
-    return Classifier.from_keras(model, name="phantom_cnn"), history.history["accuracy"][-1]
+    clf = Classifier.from_keras(model, name="phantom_cnn", scaling="unit")  # stated: no guess
+    return clf, history.history["accuracy"][-1]
 
 
 @pytest.fixture

@@ -20,6 +20,8 @@ LAYERS: list[set[str]] = [
     {"anatomy"},
     {"preprocessing"},
     {"prediction_sets"},  # applies stored conformal quantiles; fitting them is evaluation's
+    {"preprocessing_inference"},  # reads a foreign model's preprocessing from its layers
+    {"model_description"},  # what xaixray will do with a model (Classifier.describe)
     {"classifier"},
     {"models"},
     {"data"},

@@ -30,7 +30,8 @@ from .imaging import ImageLike, as_image_list
 from .labels import CLASS_NAMES, positive_index
 from .prediction_sets import prediction_sets
 from .preprocessing import FIELDS as PREPROCESSING_FIELDS
-from .preprocessing import Preprocessing, infer_from_input_shape
+from .preprocessing import Preprocessing
+from .preprocessing_inference import GUESSED, READ, STATED, infer_preprocessing
 
 if TYPE_CHECKING:  # pragma: no cover
     import keras
@@ -70,10 +71,18 @@ class Classifier:
     positive_class
         The finding, by name (or index): what sensitivity, the threshold and ROC curves are
         about. Default: ``"PNEUMONIA"`` when it is one of ``class_names``, else the last class.
+        With more than two classes the prediction is the most probable class unless a positive
+        class is named: then it is that class when its probability reaches ``threshold``
+        (one-vs-rest), else the most probable of the others (:attr:`one_vs_rest`).
     temperature
         Temperature scaling of the output (Guo et al. 2017): probabilities become
         ``softmax(log(p) / temperature)``, i.e. the binary log-odds divided by it. 1 leaves the
         model as it is; :func:`xaixray.calibrate` fits it on a labelled local set.
+    provenance
+        How each preprocessing field was found: ``{field: "read" | "guessed" | "stated"}``
+        (see :mod:`xaixray.preprocessing_inference`); fields left out were ``"stated"``.
+    reasons
+        ``{field: one sentence}`` saying where a field was read or why it is a guess.
 
     Examples
     --------
@@ -91,6 +100,8 @@ class Classifier:
         info: dict | None = None,
         positive_class: str | int | None = None,
         temperature: float = 1.0,
+        provenance: dict[str, str] | None = None,
+        reasons: dict[str, str] | None = None,
     ) -> None:
         self.model = model
         self.preprocessing = preprocessing
@@ -107,9 +118,14 @@ class Classifier:
             self.positive_index = positive_index(self.class_names, positive_class)
         except ValueError as exc:
             raise ModelError(str(exc)) from None
+        self.one_vs_rest = len(self.class_names) > 2 and positive_class is not None
         self.temperature = float(temperature)
         if not 0.0 < self.temperature < float("inf"):
             raise ModelError(f"temperature must be positive, got {temperature}")
+        self.provenance = {f: STATED for f in PREPROCESSING_FIELDS} | dict(provenance or {})
+        self.reasons = dict(reasons or {})
+        self.source: dict[str, Any] = {}
+        """Where the model came from: ``path`` and ``safe_mode`` when it was loaded from a file."""
         self._forward: Callable | None = None
         self._log_odds: Callable | None = None
         self._masked: dict[str, Callable] = {}
@@ -139,23 +155,29 @@ class Classifier:
         """Wrap a Keras model written without xaixray.
 
         Input size, channels and layout are inferred from the model's input shape and the output
-        kind (one sigmoid unit or a softmax) from its output; scaling defaults to ``"unit"``
-        ([0, 1], as in the seed documents), equalize and crop to ``"none"``; class names to
+        kind (one sigmoid unit or a softmax) from its output; scaling is read from the model's
+        first layers (``Rescaling``, ``Normalization``, the preprocessing of ``keras.applications``
+        models) or guessed (:func:`~xaixray.preprocessing_inference.infer_preprocessing`; the
+        guess is marked in :attr:`provenance`), equalize and crop default to ``"none"``; class
+        names to
         ``("NORMAL", "PNEUMONIA")`` for two outputs (one sigmoid unit is the probability of the
         second name). Every keyword overrides what was inferred: a model whose first output is
         PNEUMONIA needs ``class_names=("PNEUMONIA", "NORMAL")``.
         """
         shape = _input_shape(model)
-        pre = infer_from_input_shape(shape).replace(
-            input_size=input_size, channels=channels, scaling=scaling, layout=layout,
-            equalize=equalize, crop=crop,
-        )
+        inferred = infer_preprocessing(model)
+        stated = _drop_none({"input_size": input_size, "channels": channels, "scaling": scaling,
+                             "layout": layout, "equalize": equalize, "crop": crop})
+        pre = inferred.preprocessing.replace(**stated)
         _check_matches(pre, shape)
+        provenance = inferred.provenance | {k: STATED for k in stated}
+        reasons = inferred.reasons | {k: "stated by the user" for k in stated}
         n_out = _output_units(model)
         names = tuple(class_names) if class_names else (CLASS_NAMES if n_out <= 2 else
                                                         tuple(f"class_{i}" for i in range(n_out)))
         return cls(model, pre, names, threshold if threshold is not None else 0.5,
-                   name or getattr(model, "name", "model"), positive_class=positive_class)
+                   name or getattr(model, "name", "model"), positive_class=positive_class,
+                   provenance=provenance, reasons=reasons)
 
     @classmethod
     def load(cls, path: str | os.PathLike = DEFAULT_MODEL, *, unsafe: bool = False,
@@ -191,7 +213,14 @@ class Classifier:
                     "with --unsafe (Classifier.load(..., unsafe=True))") from None
             raise ModelError(f"{path}: cannot load as a Keras model ({one_line(exc)})") from None
         if meta is None:
-            return cls.from_keras(model, **{"name": Path(path).stem, **_drop_none(overrides)})
+            clf = cls.from_keras(model, **{"name": Path(path).stem, **_drop_none(overrides)})
+        else:
+            clf = cls._from_metadata(model, meta, path, overrides)
+        clf.source = {"path": path, "safe_mode": not unsafe}
+        return clf
+
+    @classmethod
+    def _from_metadata(cls, model: Any, meta: dict, path: str, overrides: dict) -> Classifier:
         pre = Preprocessing.from_dict(meta["preprocessing"]).replace(
             **{k: overrides.get(k)
                for k in PREPROCESSING_FIELDS}
@@ -199,6 +228,7 @@ class Classifier:
         _check_matches(pre, _input_shape(model))
         names = tuple(overrides.get("class_names") or meta.get("class_names", CLASS_NAMES))
         saved = meta.get("positive_class")
+        provenance, reasons = _saved_provenance(meta, overrides)
         return cls(
             model,
             pre,
@@ -210,6 +240,8 @@ class Classifier:
             if overrides.get("positive_class") is not None
             else (saved if saved in names else None),
             temperature=meta.get("temperature", 1.0),
+            provenance=provenance,
+            reasons=reasons,
         )
 
     # ------------------------------------------------------------------ prediction
@@ -236,12 +268,26 @@ class Classifier:
 
     def decide(self, proba: np.ndarray) -> np.ndarray:
         """Class indices from probabilities: for two classes, the positive class when its
-        probability reaches :attr:`threshold`, else the other; argmax for more classes."""
+        probability reaches :attr:`threshold`, else the other; argmax for more classes, unless
+        :attr:`one_vs_rest` (the positive class when it reaches the threshold, else the most
+        probable of the others)."""
         proba = np.asarray(proba, np.float64)  # a float32 score and the threshold, exactly
+        pos = self.positive_index
         if proba.shape[1] == 2:
-            pos = self.positive_index
             return np.where(proba[:, pos] >= self.threshold, pos, 1 - pos).astype(int)
+        if self.one_vs_rest:
+            others = np.where(np.arange(proba.shape[1]) == pos, -np.inf, proba).argmax(axis=1)
+            return np.where(proba[:, pos] >= self.threshold, pos, others).astype(int)
         return proba.argmax(axis=1)
+
+    def decision_rule(self) -> str:
+        """How :meth:`decide` calls a class, in words."""
+        pos = self.positive_class
+        if len(self.class_names) == 2 or self.one_vs_rest:
+            rest = " (one-vs-rest; else the most probable other class)" if self.one_vs_rest \
+                else ""
+            return f"{pos} when P({pos}) >= {self.threshold:g}{rest}"
+        return "the most probable class (arg-max)"
 
     def predict_proba_prepared(self, batch: np.ndarray, batch_size: int = _CHUNK) -> np.ndarray:
         """Probabilities for images already in the model frame.
@@ -412,6 +458,15 @@ class Classifier:
         self._log_odds = None
         self._masked.clear()
 
+    def describe(self) -> dict:
+        """What xaixray will do with this model: each input field marked read, guessed or
+        stated, the output kind, classes, decision rule, and the Keras version and safe mode of
+        its file (see :func:`xaixray.model_description.describe`; ``xaixray inspect`` adds the
+        Grad-CAM layer and the methods that can run)."""
+        from .model_description import describe
+
+        return describe(self)
+
     # ------------------------------------------------------------------ saving
     def metadata(self) -> dict:
         """Everything besides the Keras model that is saved with it."""
@@ -421,10 +476,14 @@ class Classifier:
             "name": self.name,
             "preprocessing": self.preprocessing.to_dict(),
             "class_names": list(self.class_names),
-            "positive_class": self.positive_class,
+            # more than two classes: null unless one was named (then decided one-vs-rest)
+            "positive_class": self.positive_class
+            if len(self.class_names) == 2 or self.one_vs_rest else None,
             "threshold": self.threshold,
             "output_kind": self.output_kind,
             "temperature": self.temperature,
+            "provenance": dict(self.provenance),
+            "provenance_reasons": dict(self.reasons),
             "info": self.info,
         }
 
@@ -612,6 +671,21 @@ def _check_matches(pre: Preprocessing, shape: tuple) -> None:
                                           for s, e in zip(shape, expected)):
         raise ModelError(f"preprocessing gives inputs of shape {expected} but the model expects "
                          f"{shape}; pass input_size/channels/layout that match")
+
+
+def _saved_provenance(meta: dict, overrides: dict) -> tuple[dict[str, str], dict[str, str]]:
+    """Provenance of a file xaixray wrote: a saved guess stays a guess, the rest was read."""
+    saved = meta.get("provenance") or {}
+    saved_reasons = meta.get("provenance_reasons") or {}
+    provenance, reasons = {}, {}
+    for f in PREPROCESSING_FIELDS:
+        if overrides.get(f) is not None:
+            provenance[f], reasons[f] = STATED, "stated by the user"
+        elif saved.get(f) == GUESSED:
+            provenance[f], reasons[f] = GUESSED, saved_reasons.get(f, "guessed when first read")
+        else:
+            provenance[f], reasons[f] = READ, "saved in the file by xaixray"
+    return provenance, reasons
 
 
 def _drop_none(d: dict) -> dict:

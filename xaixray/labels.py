@@ -7,6 +7,10 @@ from collections.abc import Sequence
 CLASS_NAMES: tuple[str, ...] = ("NORMAL", "PNEUMONIA")
 """The classes of the seed models, in output order."""
 
+SUBTYPE_CLASS_NAMES: tuple[str, ...] = ("NORMAL", "BACTERIA", "VIRAL")
+"""The three-class task: normal, bacterial and viral pneumonia (the Kaggle file names say
+which: ``person*_bacteria_*``, ``person*_virus_*``)."""
+
 POSITIVE_CLASS = "PNEUMONIA"
 """The finding: sensitivity, thresholds and ROC curves are about this class."""
 
@@ -41,4 +45,4 @@ def positive_index(class_names: Sequence[str], positive: str | int | None = None
     return names.index(str(positive))
 
 
-__all__ = ["CLASS_NAMES", "POSITIVE_CLASS", "positive_index"]
+__all__ = ["CLASS_NAMES", "POSITIVE_CLASS", "SUBTYPE_CLASS_NAMES", "positive_index"]

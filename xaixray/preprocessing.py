@@ -239,7 +239,8 @@ def infer_from_input_shape(shape: Sequence[int | None]) -> Preprocessing:
 
     ``(h, w, c)`` gives layout ``image``; ``(h, w*3)`` a ``rows`` layout when divisible by 3
     (seed 001's row-LSTM reads a 150x150x3 image as 150 rows of 450). Scaling cannot be inferred
-    and defaults to ``unit``; pass an override where the model expects something else.
+    from a shape and defaults to ``unit``;
+    :func:`xaixray.preprocessing_inference.infer_preprocessing` reads it from the model's layers.
     """
     shape = tuple(shape)
     if len(shape) == 3:

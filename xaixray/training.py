@@ -25,6 +25,7 @@ from .data import (
     augmentation,
     class_weights,
     decode_images,
+    folder_classes,
     load_arrays,
     load_folder,
     make_dataset,
@@ -33,6 +34,7 @@ from .data import (
 )
 from .errors import DataError
 from .evaluation import compute_metrics, threshold_for_sensitivity
+from .evaluation.multiclass import compute_multiclass_metrics
 from .labels import CLASS_NAMES
 
 STRATEGIES = ("default", "mirrored", "multiworker")
@@ -99,7 +101,8 @@ def train(
     import keras
 
     if isinstance(data, (str, os.PathLike)):
-        data = load_folder(data, split="train")
+        data = load_folder(data, split="train",
+                           class_names=folder_classes(classifier.class_names))
     if validation is None and isinstance(data, ImageSet):
         data, validation = split_by_patient(data, val_fraction, seed)
     pre, names = classifier.preprocessing, classifier.class_names
@@ -160,7 +163,14 @@ def _record_validation(classifier: Classifier, y: np.ndarray, x: np.ndarray,
                        sensitivity: float | None) -> None:
     """Validation metrics at the current threshold and, with ``sensitivity``, the new one."""
     pos = classifier.positive_index
-    p = classifier.predict_proba_prepared(x.astype(np.float32) / 255.0)[:, pos]
+    proba = classifier.predict_proba_prepared(x.astype(np.float32) / 255.0)
+    if len(classifier.class_names) > 2:  # per class; the threshold is for two classes
+        m = compute_multiclass_metrics(y, proba, classifier.decide(proba),
+                                       classifier.class_names)
+        classifier.info["validation"] = {k: m[k] for k in ("n", "accuracy", "balanced_accuracy",
+                                                           "macro_roc_auc", "per_class")}
+        return
+    p = proba[:, pos]
     m = compute_metrics(y, p, classifier.threshold, classifier.class_names, positive=pos)
     classifier.info["validation"] = {k: m[k] for k in VALIDATION_KEYS}
     if sensitivity is None:
@@ -180,7 +190,7 @@ def _arrays(data: Any, pre: Any, class_names: Any
     ``(images, labels)`` and phantoms are taken to be in the model's class order already.
     """
     if isinstance(data, (str, os.PathLike)):
-        data = load_folder(Path(data), split="val")
+        data = load_folder(Path(data), split="val", class_names=folder_classes(class_names))
     if isinstance(data, ImageSet):
         return load_arrays(data.relabel(class_names), pre, progress=True)
     if isinstance(data, Phantoms):

@@ -17,8 +17,8 @@ from contextlib import contextmanager
 from ..errors import XaixrayError, input_of, one_line
 from ..version import __version__
 
-COMMANDS = ("models", "train", "evaluate", "calibrate", "predict", "explain", "audit", "index",
-            "demo", "samples", "serve")
+COMMANDS = ("models", "inspect", "train", "evaluate", "calibrate", "predict", "explain", "audit",
+            "index", "demo", "samples", "serve")
 DEBUG_HELP = ("show the traceback of any error, and the warnings and log messages of the "
               "libraries (hidden otherwise)")
 QUIET_LOGGERS = ("tensorflow", "absl", "h5py", "matplotlib", "PIL", "numba", "shap", "pydicom")

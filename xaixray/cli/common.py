@@ -9,6 +9,7 @@ from pathlib import Path
 
 from ..classifier import MODEL_SUFFIXES
 from ..data.inputs import list_folder, orphan_note
+from ..preprocessing_inference import scaling_notice
 
 LIME_SAMPLES = 250
 """``--num-samples`` unless told: LIME's default (a test keeps the two equal)."""
@@ -101,16 +102,23 @@ def add_model_overrides(parser: argparse.ArgumentParser) -> None:
                              "(Lambda layers) load: only for files you trust")
 
 
-def load_classifier(args: argparse.Namespace):
-    """Load ``args.model`` with any overrides given on the command line."""
+def load_classifier(args: argparse.Namespace, notice: bool = True):
+    """Load ``args.model`` with any overrides given on the command line.
+
+    ``notice``: say in one line on stderr when the input scaling was guessed.
+    """
     from ..classifier import Classifier
 
     overrides = {k: getattr(args, k, None)
                  for k in ("scaling", "layout", "equalize", "crop", "channels", "input_size",
                            "threshold", "class_names")}
     overrides["positive_class"] = getattr(args, "positive", None)
-    return Classifier.load(args.model, unsafe=bool(getattr(args, "unsafe", False)),
-                           **{k: v for k, v in overrides.items() if v is not None})
+    clf = Classifier.load(args.model, unsafe=bool(getattr(args, "unsafe", False)),
+                          **{k: v for k, v in overrides.items() if v is not None})
+    guess = scaling_notice(clf.metadata()) if notice else None
+    if guess is not None:
+        warn(getattr(args, "command", None) or "model", guess)
+    return clf
 
 
 def images_from_args(args: argparse.Namespace, command: str

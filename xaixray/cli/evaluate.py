@@ -29,19 +29,19 @@ def run(args: argparse.Namespace) -> int:
 
     from .common import load_classifier, note_orphan_masks, refuse_existing, warn
 
-    outputs = ([args.json] if args.json else []) + (
+    outputs = ([args.json] if args.json else []) + (  # (multi-class: the matrix only)
         [args.plots / f for f in ("confusion_matrix.png", "roc.png", "reliability.png")]
         if args.plots else [])
     refuse_existing(outputs, args.overwrite)
 
-    from ..data import load_folder
+    from ..data import folder_classes, load_folder
     from ..evaluation import evaluate, format_metrics
     from ..files import write_json
     from ..plots import plot_confusion_matrix, plot_reliability, plot_roc
     from ..reports import save_figure
 
     clf = load_classifier(args)
-    images = load_folder(args.data, split="test")
+    images = load_folder(args.data, split="test", class_names=folder_classes(clf.class_names))
     note_orphan_masks("evaluate", images.orphan_masks)
     print(f"{clf.name}: evaluating on {len(images)} images in {images.root} {images.counts()}")
     result = evaluate(clf, images, progress=sys.stderr.isatty())
@@ -50,6 +50,7 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         write_json(args.json, m)
         print(f"wrote {args.json}")
+    multiclass = "per_class" in m
     if not result.both_classes:
         only = clf.class_names[int(result.y_true[0])]
         warn("evaluate", f"ROC AUC and the ROC curve need images of both classes; the readable "
@@ -57,15 +58,18 @@ def run(args: argparse.Namespace) -> int:
     if args.plots:
         save_figure(plot_confusion_matrix(m, title=clf.name), args.plots / "confusion_matrix.png")
         print(f"wrote {args.plots / 'confusion_matrix.png'}")
-        if result.both_classes:
+        if multiclass:
+            pass  # ROC and reliability are for two classes; the AUCs are in the table
+        elif result.both_classes:
             save_figure(plot_roc(result.y_true, result.p_positive, clf.threshold,
                                  title=clf.name, positive=result.positive),
                         args.plots / "roc.png")
             print(f"wrote {args.plots / 'roc.png'}")
-        save_figure(plot_reliability((result.y_true == result.positive).astype(int),
-                                     result.p_positive, title=clf.name),
-                    args.plots / "reliability.png")
-        print(f"wrote {args.plots / 'reliability.png'}")
+        if not multiclass:
+            save_figure(plot_reliability((result.y_true == result.positive).astype(int),
+                                         result.p_positive, title=clf.name),
+                        args.plots / "reliability.png")
+            print(f"wrote {args.plots / 'reliability.png'}")
     for line in result.failures:
         warn("evaluate", f"skipped {line}")
     return 1 if result.failures else 0

@@ -39,9 +39,11 @@ def run(args: argparse.Namespace) -> int:
 
     clf = load_classifier(args)
     pos = clf.positive_class
+    argmax = len(clf.class_names) > 2 and not clf.one_vs_rest  # no positive class: show P(all)
     if not args.json and paths:
         sets = "  conformal set" if clf.info.get("conformal") else ""
-        print(f"{'image':<50} {'prediction':<10} P({pos}){sets}")
+        columns = " ".join(f"P({c})" for c in clf.class_names) if argmax else f"P({pos})"
+        print(f"{'image':<50} {'prediction':<10} {columns}{sets}")
     with tqdm(total=len(paths), unit="img", file=sys.stderr, disable=len(paths) < 20,
               leave=False) as bar:
         for row in predict_files(clf, paths):
@@ -54,9 +56,11 @@ def run(args: argparse.Namespace) -> int:
                                       "threshold": clf.threshold,
                                       "prediction_set": cset}), file=sys.stdout)
             else:
-                shown = "" if row.prediction_set is None else f"  {set_label(row.prediction_set)}"
-                bar.write(f"{str(row.path):<50} {row.prediction:<10} "
-                          f"{row.probabilities[pos]:.4f}{shown}", file=sys.stdout)
+                shown = clf.class_names if argmax else [pos]
+                values = " ".join(f"{row.probabilities[c]:.4f}".ljust(len(c) + 3) for c in shown)
+                in_set = "" if row.prediction_set is None else f"  {set_label(row.prediction_set)}"
+                bar.write(f"{str(row.path):<50} {row.prediction:<10} {values.rstrip()}{in_set}",
+                          file=sys.stdout)
             bar.update()
     for line in problems:
         warn("predict", f"skipped {line}")

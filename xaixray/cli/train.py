@@ -35,6 +35,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--crop", choices=sorted(CROPS),
                    help="crop before resizing, saved with the model: 'lungs' frames every image "
                         "by the box around its lung fields (default: the architecture's, none)")
+    p.add_argument("--classes", type=int, choices=(2, 3), default=2,
+                   help="2: NORMAL/PNEUMONIA; 3: NORMAL/BACTERIA/VIRAL, the subtype read from "
+                        "the Kaggle file names (person*_bacteria_*, person*_virus_*) or from "
+                        "BACTERIA/ and VIRAL/ folders (default: 2)")
     p.add_argument("--no-augment", action="store_true", help="turn augmentation off")
     p.add_argument("--robust-augment", action="store_true",
                    help="add brightness, contrast and sharpness jitter to the augmentation")
@@ -84,17 +88,19 @@ def run(args: argparse.Namespace) -> int:
     arch = models.get(args.arch)  # fail fast on a bad name, before importing TensorFlow
     weights = None if str(args.weights).lower() == "none" else args.weights
 
-    from ..data import load_folder, split_by_patient
+    from ..data import folder_classes, load_folder, split_by_patient
     from ..evaluation import format_metrics
     from ..files import write_json
+    from ..labels import CLASS_NAMES, SUBTYPE_CLASS_NAMES
     from ..plots import plot_history
     from ..reports import save_figure
     from ..training import distribution_strategy, train
 
-    train_set = load_folder(args.data, split="train")
+    names = SUBTYPE_CLASS_NAMES if args.classes == 3 else CLASS_NAMES
+    train_set = load_folder(args.data, split="train", class_names=folder_classes(names))
     note_orphan_masks("train", train_set.orphan_masks)
     if args.val is not None:
-        val_set = load_folder(args.val, split="val")
+        val_set = load_folder(args.val, split="val", class_names=folder_classes(names))
         note_orphan_masks("train", val_set.orphan_masks)
         split = {"folder": str(args.val)}
     else:
@@ -106,7 +112,7 @@ def run(args: argparse.Namespace) -> int:
           + ("" if args.val else " (grouped by patient)"))
     options = {"input_size": args.input_size, "channels": args.channels, "seed": args.seed,
                "equalize": args.equalize, "crop": args.crop,
-               "learning_rate": args.learning_rate}
+               "learning_rate": args.learning_rate, "class_names": names}
     if arch.transfer:
         options["weights"] = weights
     callbacks = []
@@ -137,7 +143,12 @@ def run(args: argparse.Namespace) -> int:
     t = clf.info["training"]
     print(f"trained {t['epochs_run']} epochs in {t['seconds']:.0f} s "
           f"({t['images_per_second']:.0f} images/s)")
-    if "validation" in clf.info:
+    if "validation" in clf.info and "per_class" in clf.info["validation"]:
+        v = clf.info["validation"]
+        aucs = ", ".join(f"{c} {'n/a' if d['roc_auc'] is None else format(d['roc_auc'], '.4f')}"
+                         for c, d in v["per_class"].items())
+        print(f"validation (arg-max): accuracy {v['accuracy']:.4f}; one-vs-rest ROC AUC {aucs}")
+    elif "validation" in clf.info:
         v = clf.info["validation"]
         auc, sens, spec = ("n/a" if v[k] is None else f"{v[k]:.4f}"
                            for k in ("roc_auc", "sensitivity", "specificity"))

@@ -4,6 +4,7 @@ from .augment import augmentation
 from .folders import (
     ImageSet,
     class_weights,
+    folder_classes,
     load_folder,
     patient_id,
     relabel,
@@ -12,7 +13,7 @@ from .folders import (
 from .implants import make_implants, write_implants
 from .inputs import FolderFiles, find_mask, is_mask_name, list_folder, orphan_note, split_masks
 from .pipeline import decode_images, load_arrays, make_dataset
-from .synthetic import Phantoms, make_phantoms
+from .synthetic import Phantoms, make_phantoms, make_subtype_phantoms, write_subtype_folder
 
 __all__ = [
     "FolderFiles",
@@ -22,6 +23,7 @@ __all__ = [
     "class_weights",
     "decode_images",
     "find_mask",
+    "folder_classes",
     "is_mask_name",
     "list_folder",
     "load_arrays",
@@ -29,10 +31,12 @@ __all__ = [
     "make_dataset",
     "make_implants",
     "make_phantoms",
+    "make_subtype_phantoms",
     "orphan_note",
     "patient_id",
     "relabel",
     "split_by_patient",
     "split_masks",
     "write_implants",
+    "write_subtype_folder",
 ]

@@ -15,7 +15,7 @@ import numpy as np
 
 from ..errors import DataError
 from ..labels import CLASS_NAMES
-from .inputs import list_folder
+from .inputs import FolderFiles, list_folder
 
 
 @dataclass
@@ -129,6 +129,12 @@ def patient_id(path: str | Path) -> str:
     return Path(path).stem
 
 
+SUBTYPES = {"BACTERIA": "bacteria", "BACTERIAL": "bacteria", "VIRAL": "virus",
+            "VIRUS": "virus"}
+"""Class names read from the Kaggle ``PNEUMONIA/`` folder's file names when the class has no
+folder of its own: ``person1_bacteria_1.jpeg`` is BACTERIA, ``person1_virus_6.jpeg`` VIRAL."""
+
+
 def load_folder(root: str | Path, split: str | None = "train",
                 class_names: Sequence[str] = CLASS_NAMES) -> ImageSet:
     """List the labelled images of a Kaggle-layout folder.
@@ -137,15 +143,19 @@ def load_folder(root: str | Path, split: str | None = "train",
     ----------
     root
         Either the dataset root (holding ``train/``, ``test/``, ``val/``) or one split folder
-        (holding ``NORMAL/`` and ``PNEUMONIA/``).
+        (holding ``NORMAL/`` and ``PNEUMONIA/``, or one folder per class).
     split
         Which split to read when ``root`` is a dataset root.
+    class_names
+        The classes, in label order, each a folder. A subtype class (:data:`SUBTYPES`: BACTERIA,
+        VIRAL) without a folder of its own is read from ``PNEUMONIA/`` by file name, so
+        ``("NORMAL", "BACTERIA", "VIRAL")`` reads the three-class task from the Kaggle folder.
     """
     root = Path(root)
     if not root.is_dir():
         raise DataError(f"{root}: no such folder")
     base = root
-    if not all((root / c).is_dir() for c in class_names):
+    if not all(_has_class(root, c) for c in class_names):
         if split is None or not (root / split).is_dir():
             raise DataError(f"{root}: expected class folders {'/'.join(class_names)} or a "
                             f"'{split}/' split folder holding them")
@@ -155,10 +165,9 @@ def load_folder(root: str | Path, split: str | None = "train",
     masks: dict[Path, Path] = {}
     orphans: list[Path] = []
     for i, name in enumerate(class_names):
-        folder = base / name
-        if not folder.is_dir():
+        if not _has_class(base, name):
             raise DataError(f"{base}: has no {name}/ folder")
-        files = list_folder(folder)  # NAME_mask.png files are masks, never inputs
+        files = _class_files(base, name)  # NAME_mask.png files are masks, never inputs
         paths.extend(files.images)
         labels.extend([i] * len(files.images))
         masks.update(files.masks)
@@ -167,6 +176,30 @@ def load_folder(root: str | Path, split: str | None = "train",
         raise DataError(f"{base}: holds no images")
     return ImageSet(paths, np.asarray(labels, dtype=int), tuple(class_names), base, masks,
                     orphans)
+
+
+def folder_classes(class_names: Sequence[str]) -> tuple[str, ...]:
+    """The class folders to read for a model's classes: NORMAL/PNEUMONIA for two classes
+    (matched to the model's order by name afterwards), the model's own for more."""
+    return tuple(class_names) if len(class_names) > 2 else CLASS_NAMES
+
+
+def _has_class(base: Path, name: str) -> bool:
+    return (base / name).is_dir() or (str(name).upper() in SUBTYPES
+                                      and (base / "PNEUMONIA").is_dir())
+
+
+def _class_files(base: Path, name: str) -> FolderFiles:
+    """The inputs (and masks) of one class: its folder, or for a pneumonia subtype the files of
+    ``PNEUMONIA/`` whose names carry it."""
+    folder = base / name
+    if folder.is_dir():
+        return list_folder(folder)
+    word = f"_{SUBTYPES[str(name).upper()]}"
+    files = list_folder(base / "PNEUMONIA")
+    return FolderFiles([f for f in files.images if word in f.name.lower()],
+                       {f: m for f, m in files.masks.items() if word in f.name.lower()},
+                       [f for f in files.orphans if word in f.name.lower()])
 
 
 def split_by_patient(images: ImageSet, val_fraction: float = 0.2,

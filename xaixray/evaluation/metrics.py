@@ -95,6 +95,10 @@ def threshold_for_sensitivity(y_true: Sequence[int], p_positive: Sequence[float]
 
 def format_metrics(m: dict) -> str:
     """A plain-text table of the headline metrics and the confusion matrix."""
+    if "per_class" in m:  # more than two classes
+        from .multiclass import format_multiclass_metrics
+
+        return format_multiclass_metrics(m)
     names = m["class_names"]
     pos = m.get("positive_class", names[positive_index(names)])
     other = next(c for c in names if c != pos)

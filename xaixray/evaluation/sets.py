@@ -10,12 +10,13 @@ import numpy as np
 
 from .. import display
 from ..classifier import Classifier
-from ..data import ImageSet, Phantoms, decode_images, load_folder, relabel
+from ..data import ImageSet, Phantoms, decode_images, folder_classes, load_folder, relabel
 from ..errors import DataError
 from ..labels import CLASS_NAMES
 from .calibration import expected_calibration_error, operating_point, thresholds_for_sensitivities
 from .conformal import set_summary
 from .metrics import compute_metrics
+from .multiclass import compute_multiclass_metrics
 
 
 @dataclass
@@ -90,7 +91,7 @@ def predict_set(classifier: Classifier, data: Any, labels: Sequence[int] | None 
         data, labels = list(data.images), relabel(data.labels, CLASS_NAMES,
                                                   classifier.class_names)
     elif not isinstance(data, ImageSet) and labels is None:
-        data = load_folder(data, split="test")
+        data = load_folder(data, split="test", class_names=folder_classes(classifier.class_names))
     if isinstance(data, ImageSet):
         data = data.relabel(classifier.class_names)
         data, labels = data.paths, data.labels
@@ -107,9 +108,12 @@ def evaluate(classifier: Classifier, data: Any, labels: Sequence[int] | None = N
              threshold: float | None = None, progress: bool = False) -> Evaluation:
     """Metrics of ``classifier`` on a labelled set (see :func:`predict_set` for data forms).
 
-    The threshold defaults to the classifier's own. Unreadable images are skipped and listed in
-    ``failures`` (and in ``metrics["unreadable"]``). Besides :func:`compute_metrics`, the metrics
-    hold the expected calibration error, bootstrap 95% intervals of sensitivity, specificity and
+    The threshold defaults to the classifier's own. With more than two classes the metrics are
+    :func:`~xaixray.evaluation.multiclass.compute_multiclass_metrics` (per class, the confusion
+    matrix, one-vs-rest ROC AUCs) at the classifier's decisions. Unreadable images are skipped
+    and listed in ``failures`` (and in ``metrics["unreadable"]``). Besides
+    :func:`compute_metrics`, the metrics hold the expected calibration error, bootstrap 95%
+    intervals of sensitivity, specificity and
     accuracy, and what threshold would meet each of several sensitivities on this set (see
     :func:`calibration_report`) and, for a model with conformal quantiles, ``conformal``
     (coverage per class and the share of "uncertain" sets, :func:`set_summary`).
@@ -121,6 +125,12 @@ def evaluate(classifier: Classifier, data: Any, labels: Sequence[int] | None = N
     """
     y, proba, failures = predict_set(classifier, data, labels, progress=progress)
     pos = classifier.positive_index
+    if len(classifier.class_names) > 2:  # per class, one-vs-rest; no threshold unless named
+        m = compute_multiclass_metrics(y, proba, classifier.decide(proba),
+                                       classifier.class_names)
+        m["decision"] = classifier.decision_rule()
+        m["unreadable"] = failures
+        return Evaluation(m, y, proba, failures, pos)
     t = classifier.threshold if threshold is None else threshold
     m = compute_metrics(y, proba[:, pos], t, classifier.class_names, positive=pos)
     m.update(calibration_report((y == pos).astype(int), proba[:, pos], t))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..classifier import Classifier
+from ..errors import ModelError
 from .calibration import (
     DEFAULT_CONFIDENCE,
     check_calibration_set,
@@ -64,7 +65,18 @@ def calibrate(classifier: Classifier, data: Any, rule: str = "sensitivity",
     DataError
         If the set has one class only, fewer than 10 images of a class, or too few images of
         the class for the promise (the message says how many are needed).
+    ModelError
+        For more than two classes without a named positive class (``positive_class=``,
+        ``--positive``): then it is calibrated one-vs-rest, without temperature scaling.
     """
+    n_classes = len(classifier.class_names)
+    if n_classes > 2 and not classifier.one_vs_rest:
+        raise ModelError(f"calibrate needs a positive class for a model with {n_classes} "
+                         f"classes ({', '.join(classifier.class_names)}): name one with "
+                         "--positive (positive_class=) to calibrate it one-vs-rest")
+    if n_classes > 2 and temperature:
+        raise ModelError("temperature scaling is fitted for two classes; calibrate a model with "
+                         f"{n_classes} classes without --temperature")
     y, proba, failures = predict_set(classifier, data, progress=progress)
     pos = classifier.positive_index
     truth = (y == pos).astype(int)  # 1 = the positive class, whatever its index
@@ -75,7 +87,8 @@ def calibrate(classifier: Classifier, data: Any, rule: str = "sensitivity",
     calibrated = Classifier(classifier.model, classifier.preprocessing, classifier.class_names,
                             classifier.threshold, classifier.name, dict(classifier.info),
                             positive_class=classifier.positive_class,
-                            temperature=classifier.temperature * t_fit)
+                            temperature=classifier.temperature * t_fit,
+                            provenance=classifier.provenance, reasons=classifier.reasons)
     # the threshold is chosen on the calibrated model's own float32 outputs, so that the rule
     # holds exactly when it predicts these images again
     proba_cal = predict_set(calibrated, data)[1] if temperature else proba
@@ -91,7 +104,11 @@ def calibrate(classifier: Classifier, data: Any, rule: str = "sensitivity",
         cost = exact_interval(right, int((truth == other).sum()))
         promise["cost"] = {"measure": "specificity" if other == 0 else "sensitivity",
                            **cost.to_dict()}
-    metrics = compute_metrics(y, p_cal, threshold, classifier.class_names, positive=pos)
+    if n_classes > 2:  # one-vs-rest: the positive class against the others together
+        metrics = compute_metrics(truth, p_cal, threshold, (negative, classifier.positive_class),
+                                  positive=1)
+    else:
+        metrics = compute_metrics(y, p_cal, threshold, classifier.class_names, positive=pos)
     report = calibration_report(truth, p_cal, threshold)
     info = calibrated.info
     info["calibration"] = {

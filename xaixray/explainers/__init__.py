@@ -24,6 +24,7 @@ from .methods import (
     explain_images,
     make_explainers,
 )
+from .plan import describe_methods
 from .results import Explanation, ExplanationSet, Target
 from .shap import SHAP
 
@@ -43,6 +44,7 @@ __all__ = [
     "IntegratedGradients",
     "PreparedImage",
     "Target",
+    "describe_methods",
     "agreement",
     "check_methods",
     "compare",

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ..classifier import Classifier
 from ..errors import ModelError, one_line
+from ..labels import CLASS_NAMES
 from ..preprocessing import Preprocessing
 
 
@@ -102,6 +103,7 @@ def build(
     learning_rate: float | None = None,
     loss: str | None = None,
     seed: int | None = None,
+    class_names: Sequence[str] | None = None,
     **options: Any,
 ) -> Classifier:
     """Build and compile a zoo architecture as a :class:`~xaixray.Classifier`.
@@ -120,6 +122,11 @@ def build(
         Override the seed's training defaults.
     seed
         Seeds Keras' random generators for a reproducible initialisation.
+    class_names
+        The classes, in output order (default NORMAL, PNEUMONIA). More than two replace the
+        architecture's head by a softmax over them (named ``prediction``), trained with sparse
+        categorical cross-entropy; :data:`xaixray.labels.SUBTYPE_CLASS_NAMES` is the
+        NORMAL / BACTERIA / VIRAL task.
     options
         Architecture-specific keywords passed to its ``build_model``.
     """
@@ -134,6 +141,10 @@ def build(
     if arch.transfer:
         kwargs["weights"] = weights
     model = arch.builder()(pre.model_input_shape, **kwargs)
+    names = tuple(class_names or CLASS_NAMES)
+    if len(names) > 2:
+        model = softmax_head(model, len(names))
+        loss = loss or "sparse_categorical_crossentropy"
     loss = loss or arch.loss
     lr = learning_rate or arch.learning_rate
     compile_model(model, loss, lr)
@@ -141,7 +152,15 @@ def build(
             "learning_rate": lr}
     if arch.transfer:
         info["weights"] = weights if weights is None or weights == "imagenet" else "local file"
-    return Classifier(model, pre, name=name, info=info)
+    return Classifier(model, pre, names, name=name, info=info)
+
+
+def softmax_head(model: Any, n_classes: int) -> Any:
+    """``model`` with its last layer replaced by a softmax over ``n_classes`` classes."""
+    import keras
+
+    head = keras.layers.Dense(n_classes, activation="softmax", name="prediction")
+    return keras.Model(model.inputs, head(model.layers[-1].input), name=model.name)
 
 
 def imagenet_base(constructor: Callable[..., Any], input_shape: tuple, weights: str | None,

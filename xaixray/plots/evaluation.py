@@ -33,7 +33,9 @@ def plot_confusion_matrix(metrics: dict, title: str = "Confusion matrix"):
     ax.set_yticks(range(len(names)), names)
     ax.set_xlabel("predicted")
     ax.set_ylabel("true")
-    ax.set_title(f"{title} (threshold {metrics['threshold']:.2f})")
+    rule = (f"threshold {metrics['threshold']:.2f}" if metrics.get("threshold") is not None
+            else metrics.get("decision", "arg-max"))
+    ax.set_title(f"{title} ({rule})")
     fig.colorbar(im, ax=ax, shrink=0.8)
     return fig
 

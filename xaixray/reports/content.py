@@ -10,6 +10,7 @@ from ..explainers import Explanation, ExplanationSet
 from ..files import json_ready
 from ..imaging import anonymous_name, display_name
 from ..prediction_sets import set_record
+from ..preprocessing_inference import scaling_notice
 from ..version import __version__
 
 REPORT_FORMAT = 1
@@ -26,7 +27,9 @@ def report_dict(result: ExplanationSet) -> dict[str, Any]:
     Keys: ``xaixray_version``, ``report_format``, ``created``, ``image`` (source: the input as
     given, a full path for files; name: what figures and pages show; height, width, channels;
     model_box: the part the model sees, [top, bottom, left, right], null for all of it),
-    ``model`` (name, preprocessing, class_names, positive_class, threshold, output_kind, info),
+    ``model`` (name, preprocessing, class_names, positive_class, threshold, output_kind,
+    provenance: how each preprocessing field was found, read/guessed/stated, info),
+    ``notices`` (one sentence per guess that matters, such as the input scaling),
     ``prediction`` (class, index, probability), ``prediction_set`` (the conformal set:
     classes, label -- a class, "uncertain" or none -- and alpha; ``null`` for a model without
     conformal quantiles), ``probabilities`` ({class: p}), ``methods``
@@ -48,6 +51,8 @@ def report_dict(result: ExplanationSet) -> dict[str, Any]:
                   # the part the model sees, [top, bottom, left, right] px; null: all of it
                   "model_box": None if result.box is None else [int(v) for v in result.box]},
         "model": result.model,
+        # what xaixray could not read from the model file and guessed (empty: nothing)
+        "notices": [n for n in [scaling_notice(result.model or {})] if n],
         "prediction": {"class": result.prediction_name, "index": result.prediction,
                        "probability": result.probability},
         "prediction_set": set_record(result.probabilities, (result.model or {}).get("info"),

@@ -63,6 +63,15 @@ def _positive(model: Mapping[str, Any]) -> str:
     return str(saved) if saved in names else names[positive_index(names)]
 
 
+def _decision(model: Mapping[str, Any]) -> str:
+    """How the model's class was called: a threshold on the positive class, or the arg-max."""
+    names = model.get("class_names", [])
+    if len(names) > 2 and model.get("positive_class") not in names:
+        return "Decision: the most probable class (arg-max over all classes)."
+    return (f"Decision threshold on P({escape(_positive(model))}): "
+            f"{_fmt(model.get('threshold'))}.")
+
+
 def _page(title: str, body: str) -> str:
     return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
             "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
@@ -106,13 +115,14 @@ def report_sections(report: Mapping[str, Any], figure_png: bytes | None,
              f"<p class=\"sub\">Model <b>{escape(str(model['name']))}</b> predicts "
              f"<b>{escape(str(pred['class']))}</b> with probability "
              f"{_fmt(pred['probability'])}.</p>"]
+    parts += [f"<div class=\"note guess\"><b>Input scaling guessed.</b> {escape(n)}</div>"
+              for n in report.get("notices") or []]
     if figure_png:
         parts.append(_png(figure_png, "explanation figure"))
     rows = "".join(f"<tr><td>{escape(str(c))}</td><td class=\"num\">{_fmt(p)}</td></tr>"
                    for c, p in report["probabilities"].items())
     parts.append(f"<h2>Prediction</h2><table><tr><th>class</th><th>probability</th></tr>{rows}"
-                 f"</table><p>Decision threshold on P({escape(_positive(model))}): "
-                 f"{_fmt(model.get('threshold'))}.</p>" + _set_paragraph(report))
+                 f"</table><p>{_decision(model)}</p>" + _set_paragraph(report))
     parts.append(_methods_table(report))
     parts.append(_agreement_table(report.get("agreement", [])))
     parts.append(_faithfulness_section(report.get("faithfulness"), faithfulness_png))

@@ -43,6 +43,7 @@ from ..imaging import read_image
 from ..metrics import faithfulness
 from ..plots import figure_to_png, plot_explanations, plot_faithfulness, plot_overlay
 from ..prediction_sets import set_record
+from ..preprocessing_inference import scaling_notice
 from ..reports import render_report_html, report_dict
 from ..version import __version__
 
@@ -151,7 +152,8 @@ class ExplainService:
 
     # ------------------------------------------------------------------ requests
     def health(self) -> dict[str, Any]:
-        """Model name, xaixray version, methods offered, classes and threshold."""
+        """Model name, xaixray version, methods offered, classes, threshold, input scaling and
+        whether it was guessed (``scaling_notice``)."""
         clf = self.classifier
         return json_ready({
             "status": "ok",
@@ -160,6 +162,11 @@ class ExplainService:
             "xaixray_version": __version__,
             "classes": list(clf.class_names),
             "threshold": clf.threshold,
+            "positive_class": clf.positive_class,
+            "scaling": clf.preprocessing.scaling,
+            "provenance": dict(clf.provenance),
+            # one sentence when the input scaling was guessed, not read from the file; else null
+            "scaling_notice": scaling_notice(clf.metadata()),
             "methods": [m for m in self.methods if m in self.explainers],
             "titles": {m: METHODS[m].title for m in self.methods},
             "slow_methods": [m for m in self.methods

@@ -70,7 +70,18 @@
       return;
     }
     const h = state.health;
-    $("model-info").textContent = `Model ${h.model} · threshold ${fmtThreshold(h.threshold)} on P(${h.classes[h.classes.length - 1]})`;
+    const decision = h.classes.length === 2
+      ? `threshold ${fmtThreshold(h.threshold)} on P(${h.positive_class || h.classes[h.classes.length - 1]})`
+      : `${h.classes.length} classes, the most probable wins`;
+    $("model-info").textContent = `Model ${h.model} · ${decision} · input scaling ${h.scaling}`;
+    if (h.scaling_notice) {
+      // the file did not say how its pixels are scaled: say so plainly, and how to state it
+      const guess = document.createElement("span");
+      guess.className = "model-guess";
+      guess.textContent = ` · Input scaling guessed as ${h.scaling}: if the model expects otherwise, restart with --scaling.`;
+      guess.title = h.scaling_notice;
+      $("model-info").appendChild(guess);
+    }
     $("footer-version").textContent = `xaixray ${h.version} · model ${h.model}`;
     $("limit").textContent = String(h.max_upload_mb);
     buildPanels();
@@ -228,7 +239,7 @@
     const h = state.health;
     const classes = h.classes;
     const binary = classes.length === 2;
-    const positive = classes[classes.length - 1];
+    const positive = h.positive_class || classes[classes.length - 1];
     const value = binary ? p.probabilities[positive] : p.probabilities[p.prediction];
     const kind = isNormal(p.prediction) ? "normal" : "pneumonia";
     show($("result-busy"), false);
