@@ -1,4 +1,4 @@
-"""Explanation methods with one signature: Grad-CAM, Grad-CAM++, LIME and SHAP.
+"""Explanation methods with one signature: the CAMs, LIME, SHAP, occlusion and RISE.
 
 Every method takes a :class:`~xaixray.Classifier` and returns :class:`Explanation` objects whose
 heatmaps are in the original image's frame. Results are plain data: :mod:`xaixray.plots` draws
@@ -12,6 +12,7 @@ True
 """
 
 from .base import Explainer, PreparedImage, expand_targets, resolve_target
+from .cams import HiResCAM, LayerCAM, ScoreCAM
 from .compare import agreement, compare, peak_location, summarize_heatmap
 from .gradcam import GradCAM, GradCAMPlusPlus, find_target_layer
 from .lime import LIME, slic_segments
@@ -23,6 +24,7 @@ from .methods import (
     explain_images,
     make_explainers,
 )
+from .perturbation import RISE, Occlusion
 from .results import Explanation, ExplanationSet, Target
 from .shap import SHAP
 
@@ -30,13 +32,18 @@ __all__ = [
     "DEFAULT_METHODS",
     "LIME",
     "METHODS",
+    "RISE",
     "SHAP",
     "Explainer",
     "Explanation",
     "ExplanationSet",
     "GradCAM",
     "GradCAMPlusPlus",
+    "HiResCAM",
+    "LayerCAM",
+    "Occlusion",
     "PreparedImage",
+    "ScoreCAM",
     "Target",
     "agreement",
     "check_methods",

@@ -16,8 +16,10 @@ from ..classifier import Classifier
 from ..errors import ExplainerError, XaixrayError, one_line
 from ..imaging import ImageLike
 from .base import Explainer, PreparedImage, Target
+from .cams import HiResCAM, LayerCAM, ScoreCAM
 from .gradcam import GradCAM, GradCAMPlusPlus
 from .lime import LIME
+from .perturbation import RISE, Occlusion
 from .results import ExplanationSet
 from .shap import SHAP
 
@@ -26,6 +28,11 @@ METHODS: dict[str, type[Explainer]] = {
     "gradcam++": GradCAMPlusPlus,
     "lime": LIME,
     "shap": SHAP,
+    "hirescam": HiResCAM,
+    "layercam": LayerCAM,
+    "scorecam": ScoreCAM,
+    "occlusion": Occlusion,
+    "rise": RISE,
 }
 """Registry of explanation methods by name."""
 
