@@ -51,6 +51,9 @@ def main() -> None:
     parser.add_argument("--reference-stride", type=int, default=2)
     parser.add_argument("--masks", default="500,1000,2000")
     parser.add_argument("--reference-masks", type=int, default=8000)
+    parser.add_argument("--rise-output", default="probability",
+                        help="what RISE scores: probability or logit")
+    parser.add_argument("--only", default="occlusion,rise", help="methods to study")
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results")
     args = parser.parse_args()
     if not args.data.is_dir():
@@ -61,8 +64,9 @@ def main() -> None:
         "occlusion": ([int(s) for s in args.strides.split(",")], args.reference_stride,
                       lambda s, seed: Occlusion(clf, patch=PATCH, stride=s)),
         "rise": ([int(k) for k in args.masks.split(",")], args.reference_masks,
-                 lambda k, seed: RISE(clf, masks=k, seed=seed)),
+                 lambda k, seed: RISE(clf, masks=k, seed=seed, output=args.rise_output)),
     }
+    settings = {m: v for m, v in settings.items() if m in args.only.split(",")}
     rows = {m: {k: {"rho": [], "overlap": [], "seconds": [], "passes": []} for k in ks}
             for m, (ks, _, _) in settings.items()}
     images = pick_images(args.data, args.n)
@@ -105,12 +109,15 @@ def main() -> None:
         print(f"{method}: cheapest setting meeting the rule (median rank corr. >= {MIN_RHO}, "
               f"median top overlap >= {MIN_OVERLAP}): {cheapest}")
     args.out.mkdir(parents=True, exist_ok=True)
-    record = {"model": args.model, "images": [p.name for p in images], "patch": PATCH,
+    record = {"model": args.model, "rise_output": args.rise_output,
+              "images": [p.name for p in images], "patch": PATCH,
               "reference": {m: ref_k for m, (_, ref_k, _) in settings.items()},
               "summary": summary,
               "rows": {m: {str(k): v for k, v in r.items()} for m, r in rows.items()}}
-    (args.out / "perturbation_counts.json").write_text(json.dumps(record, indent=2) + "\n")
-    print(f"wrote {args.out / 'perturbation_counts.json'}")
+    name = ("perturbation_counts.json" if len(settings) == 2
+            else f"perturbation_counts_{args.only}.json")
+    (args.out / name).write_text(json.dumps(record, indent=2) + "\n")
+    print(f"wrote {args.out / name}")
 
 
 if __name__ == "__main__":

@@ -423,3 +423,18 @@ def test_cli_help_lists_every_registered_method():
     for m in METHODS:
         assert m in flat
     assert "default: gradcam,lime,shap" in flat
+
+
+def test_agreement_is_a_matrix_from_five_methods_and_a_list_below():
+    from xaixray.reports.html import _agreement_table
+
+    def pairs(methods):
+        return [{"methods": [a, b], "spearman": 0.5, "top_overlap": 0.25}
+                for i, a in enumerate(methods) for b in methods[i + 1:]]
+
+    four = _agreement_table(pairs(["gradcam", "lime", "shap", "rise"]))
+    assert "gradcam vs lime" in four and "Above the diagonal" not in four
+    many = _agreement_table(pairs(["gradcam", "lime", "shap", "rise", "occlusion", "new_one"]))
+    assert "Above the diagonal" in many and "vs" not in many
+    assert many.count("<tr>") == 1 + 6 and many.count("0.500") == 15
+    assert many.count("0.250") == 15 and "new_one" in many and "Occlusion" in many

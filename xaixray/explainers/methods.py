@@ -56,8 +56,8 @@ def make_explainers(classifier: Classifier, methods: Sequence[str] = DEFAULT_MET
         Per-method parameters, e.g. ``{"lime": {"num_samples": 500}}``.
     options
         Shared keywords, each passed to every selected method that accepts it
-        (``num_samples`` goes to LIME, ``max_evals`` to SHAP, ``layer`` to both Grad-CAMs,
-        ``batch_size`` to LIME and SHAP).
+        (``num_samples`` goes to LIME, ``max_evals`` to SHAP, ``layer`` to the CAMs,
+        ``batch_size`` to every method that batches).
 
     Returns
     -------

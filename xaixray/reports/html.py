@@ -132,16 +132,46 @@ def _methods_table(report: Mapping[str, Any]) -> str:
     return f"<h2>Methods</h2><table>{head}{''.join(rows)}</table>"
 
 
+MATRIX_FROM = 5
+"""With this many methods or more the agreement is a method-by-method matrix, not a list."""
+
+
 def _agreement_table(pairs: Iterable[Mapping[str, Any]]) -> str:
     pairs = list(pairs)
     if not pairs:
         return ""
+    methods = list(dict.fromkeys(m for p in pairs for m in p["methods"]))
+    if len(methods) >= MATRIX_FROM:
+        return _agreement_matrix(pairs, methods)
     rows = "".join(f"<tr><td>{escape(' vs '.join(p['methods']))}</td>"
                    f"<td class=\"num\">{_fmt(p['spearman'])}</td>"
                    f"<td class=\"num\">{_fmt(p['top_overlap'])}</td></tr>" for p in pairs)
     return ("<h2>Agreement between methods</h2><table><tr><th>pair</th>"
             "<th>Spearman rank correlation</th><th>top-20% overlap (chance 0.2)</th></tr>"
             f"{rows}</table>")
+
+
+def _agreement_matrix(pairs: list[Mapping[str, Any]], methods: list[str]) -> str:
+    """Above the diagonal the Spearman rank correlation, below it the top-20% overlap."""
+    value = {}
+    for p in pairs:
+        a, b = p["methods"]
+        value[a, b] = value[b, a] = p
+    head = "".join(f"<th>{escape(_method_title(m))}</th>" for m in methods)
+    rows = []
+    for i, a in enumerate(methods):
+        cells = []
+        for j, b in enumerate(methods):
+            p = value.get((a, b))
+            if i == j or p is None:
+                cells.append("<td class=\"num\">–</td>")
+            else:
+                cells.append(f"<td class=\"num\">{_fmt(p['spearman' if j > i else 'top_overlap'])}"
+                             "</td>")
+        rows.append(f"<tr><th>{escape(_method_title(a))}</th>{''.join(cells)}</tr>")
+    return ("<h2>Agreement between methods</h2><p>Above the diagonal: Spearman rank "
+            "correlation of the two maps; below it: overlap of their top 20% (chance 0.2)."
+            f"</p><table><tr><th></th>{head}</tr>{''.join(rows)}</table>")
 
 
 def _png(data: bytes, alt: str) -> str:
