@@ -11,8 +11,9 @@ The same rule as ``benchmarks/sample_counts.py`` (LIME, SHAP), on ``--n`` calibr
 
 - **occlusion** (16-pixel patch, 1/8 of the bundled model's 128-pixel frame): strides of 16, 8
   and 4 pixels against a 2-pixel stride (4x the patches of the finest candidate);
-- **RISE**: 500, 1000 and 2000 masks with seed 1 against 8000 masks with seed 0 (a different
-  seed, so that agreement is not inflated by shared masks).
+- **RISE** (scoring log-odds, its default; ``--rise-output probability`` for probabilities): 500,
+  1000 and 2000 masks with seed 1 against 8000 masks with seed 0 (a different seed, so that
+  agreement is not inflated by shared masks).
 
 Each map is compared with its reference by rank correlation (Spearman, over model-frame pixels)
 and top-region overlap (Jaccard of the top 10% of pixels). The default is the cheapest setting
@@ -51,7 +52,7 @@ def main() -> None:
     parser.add_argument("--reference-stride", type=int, default=2)
     parser.add_argument("--masks", default="500,1000,2000")
     parser.add_argument("--reference-masks", type=int, default=8000)
-    parser.add_argument("--rise-output", default="probability",
+    parser.add_argument("--rise-output", default="logit",
                         help="what RISE scores: probability or logit")
     parser.add_argument("--only", default="occlusion,rise", help="methods to study")
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results")

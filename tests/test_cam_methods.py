@@ -162,9 +162,9 @@ def test_occlusion_patch_and_stride_in_pixels_or_fractions_cover_the_frame():
 def test_rise_is_seeded_and_normalised():
     clf = _quadrant_model()
     x = _image()
-    a, ea = RISE(clf, masks=64, seed=4)._attribute(x, 1)
-    b, _ = RISE(clf, masks=64, seed=4)._attribute(x, 1)
-    c, _ = RISE(clf, masks=64, seed=5)._attribute(x, 1)
+    a, ea = RISE(clf, masks=64, seed=4, output="probability")._attribute(x, 1)
+    b, _ = RISE(clf, masks=64, seed=4, output="probability")._attribute(x, 1)
+    c, _ = RISE(clf, masks=64, seed=5, output="probability")._attribute(x, 1)
     np.testing.assert_array_equal(a, b)
     assert not np.array_equal(a, c)
     assert a.min() == 0.0 and a.max() == pytest.approx(1.0)

@@ -106,8 +106,11 @@ class RISE(Explainer):
     classifier
         The classifier to explain (any architecture).
     masks
-        Number of random masks (forward passes). 2000: see ``benchmarks/perturbation_counts.py``
-        and docs/speed.md.
+        Number of random masks (forward passes). 2000: against 8000 masks of another seed, on
+        six calibration X-rays, its map ranks pixels alike (median rank correlation 0.96) but
+        its top 10% of pixels only partly agree (median overlap 0.61, short of the 0.7 that
+        LIME's and SHAP's counts meet; 1000 masks: 0.93 and 0.49). ``benchmarks/
+        perturbation_counts.py``, docs/speed.md.
     cells
         The masks' grid: ``cells x cells`` random cells, upsampled (bilinear) to the frame with
         a random shift of up to one cell, as in the paper (which used 7).
@@ -117,7 +120,9 @@ class RISE(Explainer):
         What hidden pixels become: ``"blur"`` (default, as SHAP's masker), ``"mean"`` or
         ``"black"`` (the paper's image times mask).
     output
-        The score: the target's ``"probability"`` or its ``"logit"`` (log-odds).
+        The score: the target's ``"logit"`` (log-odds, default) or its ``"probability"``. With
+        probabilities the bundled model's masked copies are mostly saturated and 2000 masks
+        match 8000 far less (median rank correlation 0.78, top overlap 0.37).
     batch_size
         Masked copies per forward pass (the masks are drawn batch by batch, so memory stays
         small for any ``masks``).
@@ -138,7 +143,7 @@ class RISE(Explainer):
     signed = False
 
     def __init__(self, classifier: Classifier, *, masks: int = 2000, cells: int = 8,
-                 p: float = 0.5, fill: str = "blur", output: str = DEFAULT_OUTPUT,
+                 p: float = 0.5, fill: str = "blur", output: str = "logit",
                  batch_size: int = 64, seed: int = 0) -> None:
         if int(masks) < 1:
             raise ExplainerError(f"RISE needs masks >= 1, got {masks}")
