@@ -438,3 +438,31 @@ def test_agreement_is_a_matrix_from_five_methods_and_a_list_below():
     assert "Above the diagonal" in many and "vs" not in many
     assert many.count("<tr>") == 1 + 6 and many.count("0.500") == 15
     assert many.count("0.250") == 15 and "new_one" in many and "Occlusion" in many
+
+
+def test_the_web_app_offers_the_new_methods_fast_and_slow(tiny_classifier):
+    pytest.importorskip("flask")
+    import io
+
+    from xaixray.serve import FAST_METHODS, create_app
+
+    assert {"hirescam", "layercam"} <= FAST_METHODS
+    assert not {"scorecam", "occlusion", "rise"} & FAST_METHODS
+    app = create_app(tiny_classifier, "hirescam,layercam,occlusion,rise",
+                     params={"occlusion": {"patch": 8, "stride": 8}, "rise": {"masks": 16}})
+    try:
+        client = app.test_client()
+        health = client.get("/api/health").get_json()
+        assert health["methods"] == ["hirescam", "layercam", "occlusion", "rise"]
+        assert health["slow_methods"] == ["occlusion", "rise"]
+        assert health["titles"]["layercam"] == "Layer-CAM"
+        sample = next(p for p in xaixray.sample_images() if "PNEUMONIA" in p.name)
+        r = client.post("/api/explain?methods=hirescam,rise",
+                        data={"file": (io.BytesIO(sample.read_bytes()), "chest.jpeg")},
+                        content_type="multipart/form-data")
+        assert r.status_code == 200, r.get_json()
+        body = r.get_json()
+        assert list(body["explanations"]) == ["hirescam", "rise"] and body["errors"] == {}
+        assert body["explanations"]["rise"]["params"]["masks"] == 16
+    finally:
+        app.extensions["xaixray"].close()
