@@ -20,7 +20,7 @@ pytest.importorskip("flask", reason='the web app needs Flask: pip install "xaixr
 
 FAST = {"num_samples": 30, "max_evals": 30}
 PREDICT_KEYS = {"prediction", "probabilities", "threshold", "model"}
-ALL = "gradcam, gradcam++, lime, shap"
+ALL = ", ".join(xaixray.explainers.METHODS)  # every registered method, in order
 NO_FILE = "no file uploaded: send the image as multipart/form-data in the field 'file'"
 
 
