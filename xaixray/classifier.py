@@ -374,10 +374,10 @@ class Classifier:
                          else tf.where(keep, image[None], fill[None]))
                 return body(tf.ensure_shape(batch, (None, h, w, c)))
 
-            self._masked[output, soft] = tf.function(
-                masked, reduce_retracing=True, input_signature=[
-                tf.TensorSpec((None, h, w, None), tf.float32 if soft else tf.bool),
-                tf.TensorSpec((h, w, c), tf.float32), tf.TensorSpec((h, w, c), tf.float32)])
+            keep_spec = tf.TensorSpec((None, h, w, None), tf.float32 if soft else tf.bool)
+            frame = tf.TensorSpec((h, w, c), tf.float32)
+            self._masked[output, soft] = tf.function(masked, reduce_retracing=True,
+                                                     input_signature=[keep_spec, frame, frame])
         return self._masked[output, soft]
 
     def _run_in_chunks(self, compiled: Callable, batch: np.ndarray, batch_size: int,
