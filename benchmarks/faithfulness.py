@@ -24,7 +24,6 @@ import xaixray
 from xaixray.data import make_phantoms
 from xaixray.files import to_json
 
-METHODS = ("gradcam", "gradcam++", "lime", "shap")
 HERE = Path(__file__).resolve().parent
 
 
@@ -55,7 +54,7 @@ def phantom_audit(args: argparse.Namespace) -> dict:
     xaixray.train(clf, make_phantoms(400, 128, seed=10), make_phantoms(100, 128, seed=11),
                   epochs=args.epochs, augment=False, verbose=0, sensitivity=0.95)
     trained = time.perf_counter() - start
-    phantom = xaixray.audit(clf, phantoms=args.phantoms, methods=METHODS, n=args.phantoms,
+    phantom = xaixray.audit(clf, phantoms=args.phantoms, methods=args.methods, n=args.phantoms,
                             seed=1, randomization_n=args.randomization_n,
                             progress=True).to_dict()
     out = {**phantom, "validation": clf.info.get("validation"),
@@ -77,6 +76,8 @@ def main() -> None:
     parser.add_argument("--randomization-n", type=int, default=5)
     parser.add_argument("--epochs", type=int, default=20, help="phantom training epochs")
     parser.add_argument("--parts", default="real,phantoms", help="which tables to make")
+    parser.add_argument("--methods", default=",".join(xaixray.explainers.METHODS),
+                        help="methods to audit (default: every registered one)")
     parser.add_argument("--out", type=Path, default=HERE / "results")
     args = parser.parse_args()
     results = {}
@@ -85,7 +86,8 @@ def main() -> None:
     start = time.perf_counter()
     real = None
     if "real" in parts:
-        real = xaixray.audit(xaixray.Classifier.load("default"), args.data, METHODS, n=args.n,
+        real = xaixray.audit(xaixray.Classifier.load("default"), args.data, args.methods,
+                             n=args.n,
                              randomization_n=args.randomization_n, progress=True).to_dict()
     if real is not None:
         results["default_on_calibration"] = {**real, "seconds": time.perf_counter() - start}

@@ -20,7 +20,7 @@ pytest.importorskip("flask", reason='the web app needs Flask: pip install "xaixr
 
 FAST = {"num_samples": 30, "max_evals": 30}
 PREDICT_KEYS = {"prediction", "probabilities", "threshold", "model", "prediction_set"}
-ALL = "gradcam, gradcam++, lime, shap"
+ALL = ", ".join(xaixray.explainers.METHODS)  # every registered method, in order
 NO_FILE = "no file uploaded: send the image as multipart/form-data in the field 'file'"
 
 
@@ -328,7 +328,7 @@ def test_slow_methods_are_bounded_and_do_not_block_predictions(tiny_classifier, 
         assert started.wait(30)
         r = post(client, "/api/explain?methods=lime", sample.read_bytes())
         assert r.status_code == 503 and r.headers["Retry-After"] == "30"
-        assert r.get_json() == {"error": "the server is busy: 1 LIME/SHAP requests are running "
+        assert r.get_json() == {"error": "the server is busy: 1 slow requests are running "
                                          "or waiting; try again in a minute"}
         assert post(client, "/api/predict", sample.read_bytes()).status_code == 200
         assert post(client, "/api/explain?methods=gradcam", sample.read_bytes()).status_code == 200

@@ -128,7 +128,7 @@ class Classifier:
         """Where the model came from: ``path`` and ``safe_mode`` when it was loaded from a file."""
         self._forward: Callable | None = None
         self._log_odds: Callable | None = None
-        self._masked: dict[str, Callable] = {}
+        self._masked: dict[tuple[str, bool], Callable] = {}
 
     @property
     def positive_class(self) -> str:
@@ -364,7 +364,9 @@ class Classifier:
         image, fill
             ``float32`` ``(h, w, c)`` in [0, 1], in the model frame.
         keep
-            Boolean ``(n, h, w)``, or ``(n, h, w, 1)`` / ``(n, h, w, c)`` per channel.
+            Boolean ``(n, h, w)``, or ``(n, h, w, 1)`` / ``(n, h, w, c)`` per channel. Float
+            masks in [0, 1] are soft: copy ``i`` is ``fill + keep[i] * (image - fill)`` (RISE,
+            Score-CAM).
         output
             ``"probability"`` (as :meth:`predict_proba_prepared`) or ``"logit"`` (as
             :meth:`predict_log_odds_prepared`).
@@ -380,14 +382,15 @@ class Classifier:
             raise ModelError(f"output must be 'probability' or 'logit', got {output!r}")
         shape = self.preprocessing.image_shape
         image, fill = (np.asarray(a, np.float32) for a in (image, fill))
-        keep = np.asarray(keep, bool)
+        soft = np.issubdtype(np.asarray(keep).dtype, np.floating)
+        keep = np.asarray(keep, np.float32 if soft else bool)
         keep = keep[..., None] if keep.ndim == 3 else keep
         if image.shape != shape or fill.shape != shape or keep.shape[1:3] != shape[:2] \
                 or keep.shape[3] not in (1, shape[2]):
             raise ModelError(f"expected an image and fill of shape {shape} and masks of shape "
                              f"(n, {shape[0]}, {shape[1]}), got {image.shape}, {fill.shape} "
                              f"and {keep.shape}")
-        fn = self._compiled_masked(output)
+        fn = self._compiled_masked(output, soft)
         dtype = np.float32 if output == "probability" else np.float64
         parts = [np.asarray(fn(keep[i:i + batch_size], image, fill), dtype)
                  for i in range(0, len(keep), batch_size)]
@@ -413,21 +416,23 @@ class Classifier:
             self._forward = self._compile(self._forward_body)
         return self._forward
 
-    def _compiled_masked(self, output: str) -> Callable:
-        if output not in self._masked:
+    def _compiled_masked(self, output: str, soft: bool = False) -> Callable:
+        if (output, soft) not in self._masked:
             import tensorflow as tf
 
             body = self._forward_body if output == "probability" else self._log_odds_body
             h, w, c = self.preprocessing.image_shape
 
             def masked(keep: Any, image: Any, fill: Any) -> Any:
-                batch = tf.ensure_shape(tf.where(keep, image[None], fill[None]), (None, h, w, c))
-                return body(batch)
+                batch = (fill[None] + keep * (image - fill)[None] if soft
+                         else tf.where(keep, image[None], fill[None]))
+                return body(tf.ensure_shape(batch, (None, h, w, c)))
 
-            self._masked[output] = tf.function(masked, reduce_retracing=True, input_signature=[
-                tf.TensorSpec((None, h, w, None), tf.bool), tf.TensorSpec((h, w, c), tf.float32),
-                tf.TensorSpec((h, w, c), tf.float32)])
-        return self._masked[output]
+            keep_spec = tf.TensorSpec((None, h, w, None), tf.float32 if soft else tf.bool)
+            frame = tf.TensorSpec((h, w, c), tf.float32)
+            self._masked[output, soft] = tf.function(masked, reduce_retracing=True,
+                                                     input_signature=[keep_spec, frame, frame])
+        return self._masked[output, soft]
 
     def _run_in_chunks(self, compiled: Callable, batch: np.ndarray, batch_size: int,
                        dtype: type) -> np.ndarray:

@@ -5,7 +5,14 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from .common import add_model_overrides, add_sample_counts, model_arg, positive_int
+from .common import (
+    add_model_overrides,
+    add_sample_counts,
+    default_methods,
+    methods_help,
+    model_arg,
+    positive_int,
+)
 from .explain import methods_arg
 
 
@@ -25,9 +32,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help=".keras file or 'default' (the bundled model)")
     p.add_argument("data", type=Path, metavar="DIR", nargs="?",
                    help="labelled folder (not needed with --phantoms)")
-    p.add_argument("--methods", type=methods_arg, default="gradcam,lime,shap",
-                   help="comma-separated: gradcam, gradcam++, lime, shap (default: "
-                        "gradcam,lime,shap)")
+    p.add_argument("--methods", type=methods_arg, default=default_methods(),
+                   help=methods_help())
     p.add_argument("--n", type=positive_int, default=100, metavar="N",
                    help="images to explain, stratified by class (default: 100)")
     p.add_argument("--phantoms", type=positive_int, metavar="N",

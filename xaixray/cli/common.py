@@ -17,6 +17,26 @@ SHAP_EVALS = 2000
 """``--max-evals`` unless told: SHAP's default (a test keeps the two equal)."""
 
 
+def methods_help(what: str = "comma-separated method names") -> str:
+    """``--methods`` help from the registry (``xaixray.explainers`` does not import TensorFlow).
+
+    Names the default methods and every other one, so that ``--help`` says how to get them.
+    """
+    from ..explainers.methods import DEFAULT_METHODS, METHODS
+
+    others = [m for m in METHODS if m not in DEFAULT_METHODS]
+    return (f"{what} (default: {','.join(DEFAULT_METHODS)}); the others: {', '.join(others)}"
+            f" (e.g. --methods {','.join([DEFAULT_METHODS[0], *others[1:2], *others[-1:]])}; "
+            "docs/explainers.md says what each shows)")
+
+
+def default_methods() -> str:
+    """The default ``--methods``, as a comma-separated string."""
+    from ..explainers.methods import DEFAULT_METHODS
+
+    return ",".join(DEFAULT_METHODS)
+
+
 def positive_int(text: str) -> int:
     """argparse type: an integer >= 1."""
     try:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from .common import add_model_overrides, add_sample_counts
+from .common import add_model_overrides, add_sample_counts, default_methods, methods_help
 
 
 def methods_arg(text: str) -> list[str]:
@@ -40,9 +40,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("inputs", nargs="+", metavar="[MODEL] IMAGE",
                    help="optional .keras model, then image files or folders")
     p.add_argument("--model", help="model file (alternative to the first argument)")
-    p.add_argument("--methods", type=methods_arg, default="gradcam,lime,shap",
-                   help="comma-separated: gradcam, gradcam++, lime, shap "
-                        "(default: gradcam,lime,shap)")
+    p.add_argument("--methods", type=methods_arg, default=default_methods(),
+                   help=methods_help())
     p.add_argument("--out", default="xaixray-out", metavar="DIR",
                    help="output folder (default: xaixray-out)")
     p.add_argument("--overwrite", action="store_true",
@@ -50,13 +49,16 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                         "files, deletes nothing)")
     p.add_argument("--target", metavar="CLASS",
                    help="class to explain, by name or index (default: the predicted class)")
-    p.add_argument("--seed", type=int, default=0, help="seed for LIME and SHAP (default: 0)")
+    p.add_argument("--seed", type=int, default=0,
+                   help="seed for the methods that sample (LIME, SHAP, RISE; default: 0)")
     add_sample_counts(p)
     p.add_argument("--anonymize", action="store_true",
                    help="leave paths and file names out of every file written: images are "
                         "named by a hash of their pixels (messages here still name them)")
     p.add_argument("--layer", metavar="NAME",
-                   help="Grad-CAM: layer to use (default: the last convolutional feature map)")
+                   help="the CAMs (gradcam, gradcam++, hirescam, layercam, scorecam): layer to "
+                        "use (default: the last convolutional feature map); layercam also "
+                        "takes a comma-separated list and fuses their maps")
     p.add_argument("--shard", type=shard_arg, metavar="K/N",
                    help="explain only every N-th input from the K-th (K from 0), into the same "
                         "--out as the other shards; then run `xaixray index OUT`")

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import argparse
 
-from .common import add_model_overrides, add_sample_counts, model_arg, positive_int
+from .common import (
+    add_model_overrides,
+    add_sample_counts,
+    default_methods,
+    methods_help,
+    model_arg,
+    positive_int,
+)
 from .explain import methods_arg
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
@@ -55,9 +62,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="address to listen on (default 127.0.0.1: this machine only; 0.0.0.0 "
                         "opens the app to the network, without authentication)")
     p.add_argument("--port", type=port_number, default=8000, help="port (default 8000)")
-    p.add_argument("--methods", type=methods_arg, default="gradcam,lime,shap",
-                   help="methods offered: gradcam, gradcam++, lime, shap "
-                        "(default: gradcam,lime,shap)")
+    p.add_argument("--methods", type=methods_arg, default=default_methods(),
+                   help=methods_help("methods offered, comma-separated"))
     p.add_argument("--max-upload-mb", type=megabytes, default=20.0, metavar="MB",
                    help="larger uploads get HTTP 413 (default 20)")
     p.add_argument("--workers", type=positive_int, default=1, metavar="N",

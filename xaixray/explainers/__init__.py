@@ -1,4 +1,4 @@
-"""Explanation methods with one signature: Grad-CAM, Grad-CAM++, LIME and SHAP.
+"""Explanation methods with one signature: the CAMs, LIME, SHAP, occlusion and RISE.
 
 Every method takes a :class:`~xaixray.Classifier` and returns :class:`Explanation` objects whose
 heatmaps are in the original image's frame. Results are plain data: :mod:`xaixray.plots` draws
@@ -12,6 +12,7 @@ True
 """
 
 from .base import Explainer, PreparedImage, expand_targets, resolve_target
+from .cams import HiResCAM, LayerCAM, ScoreCAM
 from .compare import agreement, compare, peak_location, summarize_heatmap
 from .gradcam import GradCAM, GradCAMPlusPlus, find_target_layer
 from .gradients import InputXGradient, IntegratedGradients, Saliency, SmoothGrad
@@ -24,6 +25,7 @@ from .methods import (
     explain_images,
     make_explainers,
 )
+from .perturbation import RISE, Occlusion
 from .plan import describe_methods
 from .results import Explanation, ExplanationSet, Target
 from .shap import SHAP
@@ -32,6 +34,7 @@ __all__ = [
     "DEFAULT_METHODS",
     "LIME",
     "METHODS",
+    "RISE",
     "SHAP",
     "Saliency",
     "SmoothGrad",
@@ -42,7 +45,11 @@ __all__ = [
     "GradCAMPlusPlus",
     "InputXGradient",
     "IntegratedGradients",
+    "HiResCAM",
+    "LayerCAM",
+    "Occlusion",
     "PreparedImage",
+    "ScoreCAM",
     "Target",
     "describe_methods",
     "agreement",

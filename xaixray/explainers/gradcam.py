@@ -87,7 +87,11 @@ class GradCAM(Explainer):
         return out
 
     def _channel_weights(self, fmap: np.ndarray, grads: np.ndarray) -> np.ndarray:
-        """One weight per channel, from the feature map and the gradients ``(h', w', k)``."""
+        """The weights of the feature map ``(h', w', k)``, from it and its gradients.
+
+        One weight per channel ``(k,)`` (Grad-CAM, Grad-CAM++), or one per element
+        ``(h', w', k)`` (HiResCAM, Layer-CAM): the map is ``sum_k weights * fmap``.
+        """
         return grads.mean(axis=(0, 1))
 
     def _map_and_gradients(self, prepared: np.ndarray,
@@ -95,6 +99,15 @@ class GradCAM(Explainer):
         """The target layer's outputs and d(class score)/d(output), float64 ``(n, h', w', k)``.
 
         ``prepared`` is a model-frame batch ``(n, h, w, c)``, ``targets`` one class per image.
+        """
+        return self._maps_and_gradients(prepared, targets, [self.target_layer])[0]
+
+    def _maps_and_gradients(self, prepared: np.ndarray, targets: Sequence[int],
+                            layers: Sequence[Any], gradients: bool = True,
+                            ) -> list[tuple[np.ndarray, np.ndarray | None]]:
+        """:meth:`_map_and_gradients` for several layers of one forward (and backward) pass.
+
+        With ``gradients=False`` only the forward pass runs and the gradients are ``None``.
         """
         import tensorflow as tf
 
@@ -104,20 +117,24 @@ class GradCAM(Explainer):
             if self._private is None or self._private.source is not clf.model:
                 self._private = _LogitModel(clf, self.target_layer)
             private = self._private
-            with tf.GradientTape() as tape, \
-                    _capture_output(private.target_layer, tape) as captured:
+            with tf.GradientTape() as tape, contextlib.ExitStack() as stack:
+                captured = [stack.enter_context(_capture_output(private.clone_of[id(la)], tape))
+                            for la in layers]
                 tape.watch(x)
                 out = private(clf.preprocessing.to_model_input(x))
                 score = tf.reduce_sum(_class_score(clf, out, targets, private.has_logits))
-        if not captured:
-            raise ExplainerError(f"layer {self.target_layer.name!r} was not called when the "
-                                 "model ran; pass another layer=")
-        fmap = captured[-1]
-        grads = tape.gradient(score, fmap)
-        if grads is None:
-            raise ExplainerError(f"the class score does not depend on layer "
-                                 f"{self.target_layer.name!r}; pass another layer=")
-        return np.asarray(fmap, np.float64), np.asarray(grads, np.float64)
+        for layer, outputs in zip(layers, captured):
+            if not outputs:
+                raise ExplainerError(f"layer {layer.name!r} was not called when the "
+                                     "model ran; pass another layer=")
+        fmaps = [outputs[-1] for outputs in captured]
+        grads = tape.gradient(score, fmaps) if gradients else [None] * len(fmaps)
+        for layer, grad in zip(layers, grads):
+            if gradients and grad is None:
+                raise ExplainerError(f"the class score does not depend on layer "
+                                     f"{layer.name!r}; pass another layer=")
+        return [(np.asarray(f, np.float64), None if g is None else np.asarray(g, np.float64))
+                for f, g in zip(fmaps, grads)]
 
 
 class GradCAMPlusPlus(GradCAM):
@@ -248,7 +265,8 @@ class _LogitModel:
             raise ExplainerError(f"{method}: the copy of model {getattr(model, 'name', 'model')!r}"
                                  " does not match it layer for layer")
         self._original_of = {id(a): b for a, b in zip(ours, theirs)}
-        self.target_layer = next(c for o, c in zip(originals, clones) if o is target_layer)
+        self.clone_of = {id(o): c for o, c in zip(originals, clones)}
+        self.target_layer = self.clone_of[id(target_layer)]
         self.has_logits = classifier.from_logits
         head = final_layer(self.model)
         if not self.has_logits and getattr(getattr(head, "activation", None), "__name__",

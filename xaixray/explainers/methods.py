@@ -16,9 +16,11 @@ from ..classifier import Classifier
 from ..errors import ExplainerError, XaixrayError, one_line
 from ..imaging import ImageLike
 from .base import Explainer, PreparedImage, Target
+from .cams import HiResCAM, LayerCAM, ScoreCAM
 from .gradcam import GradCAM, GradCAMPlusPlus
 from .gradients import InputXGradient, IntegratedGradients, Saliency, SmoothGrad
 from .lime import LIME
+from .perturbation import RISE, Occlusion
 from .results import ExplanationSet
 from .shap import SHAP
 
@@ -31,6 +33,11 @@ METHODS: dict[str, type[Explainer]] = {
     "input_x_gradient": InputXGradient,
     "integrated_gradients": IntegratedGradients,
     "smoothgrad": SmoothGrad,
+    "hirescam": HiResCAM,
+    "layercam": LayerCAM,
+    "scorecam": ScoreCAM,
+    "occlusion": Occlusion,
+    "rise": RISE,
 }
 """Registry of explanation methods by name."""
 
@@ -54,9 +61,9 @@ def make_explainers(classifier: Classifier, methods: Sequence[str] = DEFAULT_MET
         Per-method parameters, e.g. ``{"lime": {"num_samples": 500}}``.
     options
         Shared keywords, each passed to every selected method that accepts it
-        (``num_samples`` goes to LIME, ``max_evals`` to SHAP, ``layer`` to both Grad-CAMs,
-        ``batch_size`` to LIME, SHAP and the gradient methods, ``steps`` and ``baseline`` to
-        Integrated Gradients and SmoothGrad, ``samples`` and ``noise`` to SmoothGrad).
+        (``num_samples`` goes to LIME, ``max_evals`` to SHAP, ``layer`` to the CAMs,
+        ``batch_size`` to every method that batches, ``steps`` and ``baseline`` to Integrated
+        Gradients and SmoothGrad, ``samples`` and ``noise`` to SmoothGrad).
 
     Returns
     -------

@@ -26,6 +26,13 @@ NEGATIVE_RGB = (0.95, 0.15, 0.15)
 SHAP_CMAP = "bwr"
 PNG_LEVEL = 1
 """zlib compression of figures: fast, files a little larger."""
+MAX_COLUMNS = 5
+"""Panels per row of the side-by-side figure; more methods wrap into further rows."""
+TITLE_INCHES, SLOT_INCHES = 0.72, 0.75
+"""Room above each row's panels (titles) and below them (colour bar or legend)."""
+COUNT_PARAMS = {"num_samples": "samples", "max_evals": "evals", "masks": "masks",
+                "steps": "steps", "n_samples": "samples", "samples": "samples"}
+"""Parameters shown in a panel's title as ``<value> <word>``, whichever method has them."""
 
 
 def plot_explanations(result: ExplanationSet, methods: list[str] | None = None,
@@ -50,9 +57,13 @@ def plot_explanations(result: ExplanationSet, methods: list[str] | None = None,
     Returns
     -------
     matplotlib.figure.Figure
-        Panels: the X-ray with the class probabilities; Grad-CAM (jet overlay, 0-1); LIME (the
-        top superpixels for the class in green, against it in red); SHAP (blue-white-red, centred
-        on zero, symmetric limits, over a faint X-ray). Save it with ``fig.savefig(path)``.
+        Panels, :data:`MAX_COLUMNS` to a row: the X-ray with the class probabilities, then one
+        per method, drawn by what the map is, whatever the method: non-negative maps
+        (``signed`` false: the CAMs, RISE) as a jet overlay from their lowest to their highest
+        value; superpixel maps (LIME: ``segments`` and ``weights`` in the extras) as the top
+        superpixels for the class in green and against it in red; other signed maps (SHAP,
+        occlusion, gradients) blue-white-red, centred on zero, symmetric limits, over a faint
+        X-ray. Save it with ``fig.savefig(path)``.
     """
     from matplotlib.figure import Figure
 
@@ -61,8 +72,10 @@ def plot_explanations(result: ExplanationSet, methods: list[str] | None = None,
     h, w = gray.shape
     panel_h = PANEL_INCHES * float(np.clip(h / w, 0.6, 1.6))
     n = 1 + len(methods)
-    fig = Figure(figsize=(PANEL_INCHES * n, panel_h + 1.25), dpi=dpi)
-    axes, slots = _panel_axes(fig, n)
+    rows, columns = -(-n // MAX_COLUMNS), min(n, MAX_COLUMNS)
+    fig = Figure(figsize=(PANEL_INCHES * columns,
+                          rows * (panel_h + TITLE_INCHES + SLOT_INCHES - 0.22)), dpi=dpi)
+    axes, slots = _panel_axes(fig, n, columns, panel_h - 0.22)
     _plot_original(axes[0], slots[0], result, _display_image(result.image, max_side))
     for ax, slot, m in zip(axes[1:], slots[1:], methods):
         if m in result.explanations:
@@ -76,25 +89,29 @@ def plot_explanations(result: ExplanationSet, methods: list[str] | None = None,
     return fig
 
 
-def _panel_axes(fig: Figure, n: int) -> tuple[list[Axes], list[Axes]]:
-    """``n`` image panels side by side, each with a slot under it for a colour bar or legend.
+def _panel_axes(fig: Figure, n: int, columns: int,
+                image_h: float) -> tuple[list[Axes], list[Axes]]:
+    """``n`` image panels, ``columns`` to a row, each with a slot under it for a colour bar or
+    legend.
 
     A fixed layout in inches (room for the title, two-line panel titles, and a colour bar
     with its ticks and label): Matplotlib's constrained layout gives the same picture and
-    doubles the time to draw it.
+    doubles the time to draw it. ``image_h`` is the height of a panel's image.
     """
     width, height = fig.get_size_inches()
-    top, bottom, slot_bottom, slot_h = 0.72, 0.75, 0.42, 0.14  # inches
+    slot_bottom, slot_h = 0.42, 0.14  # inches above the bottom of the row
+    row_h = image_h + TITLE_INCHES + SLOT_INCHES
 
     def box(left: float, bottom_in: float, w: float, h: float) -> list[float]:
         return [left / width, bottom_in / height, w / width, h / height]
 
     axes, slots = [], []
     for i in range(n):
-        x0 = i * PANEL_INCHES
-        axes.append(fig.add_axes(box(x0 + 0.08, bottom, PANEL_INCHES - 0.16,
-                                     height - top - bottom)))
-        slots.append(fig.add_axes(box(x0 + 0.35, slot_bottom, PANEL_INCHES - 0.7, slot_h)))
+        x0 = (i % columns) * PANEL_INCHES
+        y0 = height - (i // columns + 1) * row_h  # the bottom of this panel's row
+        axes.append(fig.add_axes(box(x0 + 0.08, y0 + SLOT_INCHES, PANEL_INCHES - 0.16,
+                                     image_h)))
+        slots.append(fig.add_axes(box(x0 + 0.35, y0 + slot_bottom, PANEL_INCHES - 0.7, slot_h)))
     return axes, slots
 
 
@@ -150,11 +167,12 @@ def plot_explanation(e: Explanation, max_side: int = 384, lime_top: int = LIME_T
 
 def _plot_method(fig: Figure, ax: Axes, slot: Axes, e: Explanation, gray: np.ndarray,
                  lime_top: int) -> None:
-    """One method's overlay in ``ax`` and its colour bar or legend in ``slot``."""
-    if e.method.startswith("gradcam"):
-        _plot_gradcam(fig, ax, slot, e, gray)
-    elif e.method == "lime":
+    """One method's overlay in ``ax`` and its colour bar or legend in ``slot``, chosen by the
+    kind of map (superpixel weights, non-negative, signed), not by the method's name."""
+    if "segments" in e.extras and "weights" in e.extras:
         _plot_lime(ax, slot, e, gray, lime_top)
+    elif not e.signed:
+        _plot_unsigned(fig, ax, slot, e, gray)
     else:
         _plot_signed(fig, ax, slot, e, gray)
 
@@ -182,12 +200,16 @@ def _plot_original(ax: Axes, slot: Axes, result: ExplanationSet, image: np.ndarr
               transform=slot.transAxes)
 
 
-def _plot_gradcam(fig: Figure, ax: Axes, slot: Axes, e: Explanation, gray: np.ndarray) -> None:
+def _plot_unsigned(fig: Figure, ax: Axes, slot: Axes, e: Explanation, gray: np.ndarray) -> None:
     heat = _display_map(e.heatmap, gray.shape)
+    low, high = _unsigned_limits(heat)
     ax.imshow(gray, cmap="gray", vmin=0, vmax=1)
-    im = ax.imshow(heat, cmap="jet", vmin=0.0, vmax=1.0, alpha=GRADCAM_ALPHA)
+    im = ax.imshow(heat, cmap="jet", vmin=low, vmax=high, alpha=GRADCAM_ALPHA)
     _clean(ax)
-    cb = fig.colorbar(im, cax=slot, orientation="horizontal", ticks=[0, 0.5, 1])
+    cb = fig.colorbar(im, cax=slot, orientation="horizontal",
+                      ticks=[low, (low + high) / 2, high])
+    if (low, high) != (0.0, 1.0):
+        cb.ax.set_xticklabels([f"{v:.3g}" for v in (low, (low + high) / 2, high)])
     cb.set_label("relative importance for the class", fontsize=8)
     cb.ax.tick_params(labelsize=7)
     if e.extras.get("flat"):
@@ -230,7 +252,9 @@ def _plot_signed(fig: Figure, ax: Axes, slot: Axes, e: Explanation, gray: np.nda
     _clean(ax)
     cb = fig.colorbar(im, cax=slot, orientation="horizontal", ticks=[-limit, 0, limit])
     cb.ax.set_xticklabels([f"{-limit:.2g}", "0", f"+{limit:.2g}"])
-    label = f"Δ P({e.target_name}) per pixel" if e.method == "shap" else "attribution"
+    output = e.params.get("output")
+    label = ("attribution" if output is None else
+             f"Δ P({e.target_name})" if output == "probability" else "Δ log-odds")
     cb.set_label(_plain(f"{label}: red for, blue against"), fontsize=8)
     cb.ax.tick_params(labelsize=7)
 
@@ -251,16 +275,21 @@ def _title(method: str) -> str:
 
 
 def _details(e: Explanation) -> str:
+    """A panel's second title line, from whatever the method recorded (no per-method code)."""
     p, x = e.params, e.extras
-    if e.method.startswith("gradcam"):
-        bits = [f"layer {_shorten(str(x.get('layer', p.get('layer'))), 18)}"]
-    elif e.method == "lime":
-        bits = [f"{p.get('num_samples')} samples", f"{x.get('n_segments')} superpixels",
-                f"R²={x.get('r2', float('nan')):.2f}"]
-    elif e.method == "shap":
-        bits = [f"{p.get('max_evals')} evals"]
-    else:
-        bits = []
+    bits = []
+    layers = x.get("layers") or []
+    if len(layers) > 1:
+        bits.append(f"{len(layers)} layers")
+    elif x.get("layer", p.get("layer")) is not None:
+        bits.append(f"layer {_shorten(str(x.get('layer', p.get('layer'))), 18)}")
+    bits += [f"{p[k]} {word}" for k, word in COUNT_PARAMS.items() if k in p]
+    if "patches" in x:
+        bits.append(f"{x['patches']} patches")
+    if "n_segments" in x:
+        bits.append(f"{x['n_segments']} superpixels")
+    if "r2" in x:
+        bits.append(f"R²={x['r2']:.2f}")
     bits.append(f"{e.seconds:.1f} s" if e.seconds >= 0.1 else f"{e.seconds:.2f} s")
     return " · ".join(bits)
 
@@ -306,6 +335,18 @@ def _display_map(heatmap: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
         return heatmap
     return cv2.resize(heatmap.astype(np.float32), (shape[1], shape[0]),
                       interpolation=cv2.INTER_AREA)
+
+
+def _unsigned_limits(heat: np.ndarray) -> tuple[float, float]:
+    """Colour limits of a non-negative map: [0, 1] for maps scaled to it (the CAMs, RISE),
+    else from its lowest non-negative value to its highest."""
+    finite = heat[np.isfinite(heat)]
+    if finite.size == 0:
+        return 0.0, 1.0
+    low, high = max(0.0, float(finite.min())), float(finite.max())
+    if high <= 1.0:
+        return 0.0, 1.0
+    return (low, high) if high > low else (0.0, max(high, 1e-12))
 
 
 def _symmetric_limit(heat: np.ndarray) -> float:

@@ -10,8 +10,19 @@ from ..explainers import METHODS, ExplanationSet
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.figure import Figure
 
-COLOURS = {"gradcam": "#d62728", "gradcam++": "#ff7f0e", "lime": "#2ca02c", "shap": "#1f77b4"}
+COLOURS = {"gradcam": "#d62728", "gradcam++": "#ff7f0e", "lime": "#2ca02c", "shap": "#1f77b4",
+           "hirescam": "#9467bd", "layercam": "#8c564b", "scorecam": "#e377c2",
+           "occlusion": "#17becf", "rise": "#bcbd22"}
+FALLBACK_COLOURS = ("#393b79", "#637939", "#8c6d31", "#843c39", "#7b4173", "#3182bd",
+                    "#e6550d", "#31a354", "#756bb1", "#636363")
+"""Colours, in turn, of the methods without one in :data:`COLOURS` (any new method plots)."""
 RANDOM_COLOUR = "#7f7f7f"
+
+
+def method_colours(methods: list[str]) -> dict[str, str]:
+    """A distinct colour per method: its own in :data:`COLOURS`, else the next fallback."""
+    spare = iter(FALLBACK_COLOURS * (1 + len(methods) // len(FALLBACK_COLOURS)))
+    return {m: COLOURS.get(m) or next(spare) for m in methods}
 
 
 def plot_faithfulness(faithfulness: ExplanationSet | Mapping[str, Any],
@@ -40,9 +51,14 @@ def plot_faithfulness(faithfulness: ExplanationSet | Mapping[str, Any],
     score = data.get("settings", {}).get("score", "probability")
     ylabel = "log-odds of the class" if score == "logit" else "probability of the class"
     # a fixed layout: constrained layout gives the same picture and doubles the drawing time
-    fig = Figure(figsize=(8.0, 3.0), dpi=dpi)
+    colours = method_colours(list(methods))
+    many = len(methods) > 4  # then the legends go under the panels, two columns each
+    legend_h = 0.17 * -(-(len(methods) + 1) // 2) + 0.2 if many else 0.0  # inches
+    height = 3.0 + legend_h
+    fig = Figure(figsize=(8.0, height), dpi=dpi)
     axes = fig.subplots(1, 2, sharey=True, gridspec_kw={
-        "left": 0.075, "right": 0.99, "bottom": 0.15, "top": 0.91, "wspace": 0.05})
+        "left": 0.075, "right": 0.99, "bottom": (0.45 + legend_h) / height,
+        "top": 1 - 0.27 / height, "wspace": 0.05})
     for ax, kind, xlabel, better in (
             (axes[0], "deletion", "share of the image removed (most important first)",
              "lower"),
@@ -58,13 +74,17 @@ def plot_faithfulness(faithfulness: ExplanationSet | Mapping[str, Any],
                         ls="--", label=f"random order (area {d[f'{kind}_auc_random']:.2f})")
         for m, d in methods.items():
             c = d["curves"]
-            ax.plot(c["fractions"], c[kind], color=COLOURS.get(m), lw=1.6,
+            ax.plot(c["fractions"], c[kind], color=colours[m], lw=1.6,
                     label=f"{_title(m)} (area {d[f'{kind}_auc']:.2f})")
         ax.set_title(f"{kind.capitalize()}: {better} area than random is better", fontsize=9)
         ax.set_xlabel(xlabel, fontsize=8)
         ax.tick_params(labelsize=7)
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=7, frameon=False)
+        if many:
+            ax.legend(fontsize=6.5, frameon=False, ncol=2, loc="upper center",
+                      bbox_to_anchor=(0.5, -0.45 / 2.28), borderaxespad=0, columnspacing=1.0)
+        else:
+            ax.legend(fontsize=7, frameon=False)
     axes[0].set_ylabel(ylabel, fontsize=8)
     return fig
 

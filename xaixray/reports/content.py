@@ -6,6 +6,8 @@ import dataclasses
 import datetime as _dt
 from typing import Any
 
+import numpy as np
+
 from ..explainers import Explanation, ExplanationSet
 from ..files import json_ready
 from ..imaging import anonymous_name, display_name
@@ -16,9 +18,10 @@ from ..version import __version__
 REPORT_FORMAT = 1
 FILES = {"figure": "figure.png", "json": "report.json", "html": "report.html"}
 
-# extras that are scalars or short lists and go into the JSON (arrays stay out)
-_EXTRA_KEYS = ("layer", "feature_shape", "flat", "r2", "intercept", "local_pred", "n_segments",
-               "base_value", "masker", "sum", "completeness_gap", "score_difference")
+_SHORT = 16
+"""Extras that are scalars, or lists of at most this many scalars or short lists, go into the
+JSON as ``details`` (arrays and dicts, such as maps, superpixels and their weights, stay out),
+whatever the method: a new method's ``completeness_gap`` or ``feature_shapes`` appear there."""
 
 
 def report_dict(result: ExplanationSet) -> dict[str, Any]:
@@ -88,5 +91,14 @@ def _method_dict(e: Explanation) -> dict[str, Any]:
         "seed": e.seed,
         "seconds": e.seconds,
         "summary": e.summary(),
-        "details": {k: e.extras[k] for k in _EXTRA_KEYS if k in e.extras},
+        "details": {k: v for k, v in e.extras.items() if _is_detail(v)},
     }
+
+
+def _is_detail(value: Any, depth: int = 0) -> bool:
+    """Whether an extra is small and plain enough for report.json (see :data:`_SHORT`)."""
+    if value is None or isinstance(value, (bool, int, float, str, np.generic)):
+        return not isinstance(value, str) or len(value) <= 200
+    if isinstance(value, (list, tuple)) and depth < 2 and len(value) <= _SHORT:
+        return all(_is_detail(v, depth + 1) for v in value)
+    return False

@@ -32,7 +32,10 @@ NOTE = (
     "to the model's answers; its weights depend on the segmentation, the number of samples and "
     "the seed, and R&sup2; says how well the linear model fits. <b>SHAP</b> (partition) credits "
     "the change in probability when rectangles are blurred; the values add up to the prediction "
-    "minus the prediction on a fully blurred image.</p>"
+    "minus the prediction on a fully blurred image. <b>HiResCAM</b>, <b>Layer-CAM</b> and "
+    "<b>Score-CAM</b> are Grad-CAM's relatives, as coarse as the layer they read. "
+    "<b>Occlusion</b> and <b>RISE</b> hide patches or random masks and record how the score "
+    "changes: their maps depend on the patch or mask size and on what hidden pixels become.</p>"
     "<p>None of these maps is a segmentation of disease, and none shows that the model is right. "
     "A model that relies on text markers, devices or image borders will be shown, faithfully, "
     "looking there; methods agreeing is not proof of clinical relevance. Probabilities come "
@@ -153,16 +156,46 @@ def _methods_table(report: Mapping[str, Any]) -> str:
     return f"<h2>Methods</h2><table>{head}{''.join(rows)}</table>"
 
 
+MATRIX_FROM = 5
+"""With this many methods or more the agreement is a method-by-method matrix, not a list."""
+
+
 def _agreement_table(pairs: Iterable[Mapping[str, Any]]) -> str:
     pairs = list(pairs)
     if not pairs:
         return ""
+    methods = list(dict.fromkeys(m for p in pairs for m in p["methods"]))
+    if len(methods) >= MATRIX_FROM:
+        return _agreement_matrix(pairs, methods)
     rows = "".join(f"<tr><td>{escape(' vs '.join(p['methods']))}</td>"
                    f"<td class=\"num\">{_fmt(p['spearman'])}</td>"
                    f"<td class=\"num\">{_fmt(p['top_overlap'])}</td></tr>" for p in pairs)
     return ("<h2>Agreement between methods</h2><table><tr><th>pair</th>"
             "<th>Spearman rank correlation</th><th>top-20% overlap (chance 0.2)</th></tr>"
             f"{rows}</table>")
+
+
+def _agreement_matrix(pairs: list[Mapping[str, Any]], methods: list[str]) -> str:
+    """Above the diagonal the Spearman rank correlation, below it the top-20% overlap."""
+    value = {}
+    for p in pairs:
+        a, b = p["methods"]
+        value[a, b] = value[b, a] = p
+    head = "".join(f"<th>{escape(_method_title(m))}</th>" for m in methods)
+    rows = []
+    for i, a in enumerate(methods):
+        cells = []
+        for j, b in enumerate(methods):
+            p = value.get((a, b))
+            if i == j or p is None:
+                cells.append("<td class=\"num\">–</td>")
+            else:
+                cells.append(f"<td class=\"num\">{_fmt(p['spearman' if j > i else 'top_overlap'])}"
+                             "</td>")
+        rows.append(f"<tr><th>{escape(_method_title(a))}</th>{''.join(cells)}</tr>")
+    return ("<h2>Agreement between methods</h2><p>Above the diagonal: Spearman rank "
+            "correlation of the two maps; below it: overlap of their top 20% (chance 0.2)."
+            f"</p><table><tr><th></th>{head}</tr>{''.join(rows)}</table>")
 
 
 def _png(data: bytes, alt: str) -> str:

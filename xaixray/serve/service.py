@@ -4,9 +4,10 @@
 calls it with an :class:`Upload` (decoded by :func:`decode_upload`, the same decoder as the
 CLI) and gets JSON-ready dicts back. Flask only moves bytes in and out (:mod:`.app`).
 
-Concurrency. Prediction and Grad-CAM run in the request's own thread (the explainers never
-change the model, see :mod:`xaixray.explainers.gradcam`). Requests that ask for LIME or SHAP,
-which take seconds of full CPU each, go to a small pool of worker threads (one by default) with
+Concurrency. Prediction and the gradient CAMs run in the request's own thread (the explainers
+never change the model, see :mod:`xaixray.explainers.gradcam`). Requests that ask for LIME, SHAP
+or another method outside :data:`FAST_METHODS`, which take seconds of full CPU each, go to a
+small pool of worker threads (one by default) with
 a bounded number of places: when all are taken the request is refused at once with
 :class:`ServiceBusy` (HTTP 503) instead of queueing without end, so slow explanations can never
 hold up the threads that answer predictions. Matplotlib is not thread-safe, so drawing the
@@ -47,8 +48,11 @@ from ..preprocessing_inference import scaling_notice
 from ..reports import render_report_html, report_dict
 from ..version import __version__
 
-FAST_METHODS = frozenset({"gradcam", "gradcam++"})
-"""Methods cheap enough to run in the request's thread; the others go to the worker pool."""
+FAST_METHODS = frozenset({"gradcam", "gradcam++", "hirescam", "layercam",
+                          "saliency", "input_x_gradient"})
+"""Methods cheap enough to run in the request's thread (one forward and backward pass); the
+others (LIME, SHAP, Score-CAM, occlusion, RISE, Integrated Gradients, SmoothGrad: hundreds of
+passes) go to the worker pool."""
 
 UPLOAD_NAME = "upload"
 _UNSAFE = re.compile(r"[\x00-\x1f\x7f]+")
@@ -275,7 +279,7 @@ class ExplainService:
 
     def _in_pool(self, job: Callable[[], ExplanationSet]) -> ExplanationSet:
         if not self._places.acquire(blocking=False):
-            raise ServiceBusy(f"the server is busy: {self.workers + self.queue} LIME/SHAP "
+            raise ServiceBusy(f"the server is busy: {self.workers + self.queue} slow "
                               "requests are running or waiting; try again in a minute")
         try:
             future = self._pool.submit(job)
