@@ -5,7 +5,7 @@ Usage::
     python benchmarks/known_truth.py [--data ../shared/data/chest_xray] [--archs compact_cnn]
                                      [--variants lesion,shortcut] [--n-train 600] [--n-test 60]
                                      [--size 128] [--epochs 8] [--methods gradcam,lime,shap]
-                                     [--out benchmarks/results/known_truth]
+                                     [--out benchmarks/results/known_truth] [--reuse]
 
 For each variant of :func:`xaixray.data.make_implants` (``lesion``: a soft opacity in a lung
 field against a ring-shaped control of the same area and added intensity; ``shortcut``: a burned-in
@@ -84,12 +84,16 @@ def run_one(arch: str, variant: str, train_x: list, test_x: list, args: argparse
     folder = args.out / f"{variant}-test"
     if not folder.exists():
         write_implants(test, folder, prefix=variant)
-    clf = xaixray.build(arch, input_size=(args.size, args.size), channels=1, crop="none",
-                        weights=None, seed=args.seed)
-    history = xaixray.train(clf, (train.images, train.labels),
-                            validation=(test.images, test.labels), epochs=args.epochs,
-                            augment=False, batch_size=32, seed=args.seed)
-    clf.save(args.out / f"{arch}-{variant}.keras", overwrite=True)
+    saved = args.out / f"{arch}-{variant}.keras"
+    if args.reuse and saved.exists():  # a model this script trained before, on the same images
+        clf, history = xaixray.Classifier.load(saved), {}
+    else:
+        clf = xaixray.build(arch, input_size=(args.size, args.size), channels=1, crop="none",
+                            weights=None, seed=args.seed)
+        history = xaixray.train(clf, (train.images, train.labels),
+                                validation=(test.images, test.labels), epochs=args.epochs,
+                                augment=False, batch_size=32, seed=args.seed)
+        clf.save(saved, overwrite=True)
     trained = time.perf_counter() - start
     proba = clf.predict_proba(list(test.images))
     predicted = clf.decide(proba)
@@ -136,6 +140,8 @@ def main() -> None:
     ap.add_argument("--epochs", type=int, default=8)
     ap.add_argument("--methods", default="gradcam,gradcam++,lime,shap")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--reuse", action="store_true",
+                    help="load the models an earlier run saved in --out instead of training")
     ap.add_argument("--out", type=Path,
                     default=Path(__file__).parent / "results" / "known_truth")
     args = ap.parse_args()

@@ -86,7 +86,12 @@ def test_train_evaluate_calibrate_explain_three_classes(subtype_folder, tmp_path
     assert "--positive" in err and "\n" not in err
     calibrated = tmp_path / "c.keras"  # one-vs-rest, on a set with enough of each side
     assert main(["calibrate", str(model), str(subtype_folder / "train"), "--out",
-                 str(calibrated), "--positive", "VIRAL", "--sensitivity", "0.9"]) == 0
+                 str(calibrated), "--positive", "VIRAL", "--sensitivity", "0.9"]) == 1
+    err = capsys.readouterr().err.strip()  # too few positives for the 95%-confidence promise
+    assert "from 25 VIRAL images" in err and "\n" not in err
+    assert main(["calibrate", str(model), str(subtype_folder / "train"), "--out",
+                 str(calibrated), "--positive", "VIRAL", "--sensitivity", "0.9",
+                 "--rule", "empirical"]) == 0
     capsys.readouterr()
     from xaixray import Classifier
 

@@ -59,7 +59,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     import sys
 
-    from ..data import load_folder
+    from ..data import folder_classes, load_folder
     from ..errors import XaixrayError
     from ..reports import prepare_folder
     from ..run.audit import audit
@@ -73,7 +73,8 @@ def run(args: argparse.Namespace) -> int:
     clf = load_classifier(args)
     data = None
     if args.data is not None and args.phantoms is None:
-        data = load_folder(args.data, split="test")
+        data = load_folder(args.data, split="test",
+                           class_names=folder_classes(clf.class_names))
         note_orphan_masks("audit", data.orphan_masks)
     result = audit(clf, data, args.methods, n=args.n, phantoms=args.phantoms,
                    seed=args.seed, randomization_n=args.randomization_n,

@@ -65,7 +65,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..data import load_folder
+    from ..data import folder_classes, load_folder
     from ..errors import XaixrayError
     from ..evaluation import calibrate
     from .common import load_classifier, note_orphan_masks, refuse_existing
@@ -83,7 +83,7 @@ def run(args: argparse.Namespace) -> int:
         rule, target = "sensitivity", args.sensitivity or 0.95
 
     clf = load_classifier(args)
-    images = load_folder(args.data, split="test")
+    images = load_folder(args.data, split="test", class_names=folder_classes(clf.class_names))
     note_orphan_masks("calibrate", images.orphan_masks)
     calibrated = calibrate(clf, images, rule, target, temperature=args.temperature,
                            progress=sys.stderr.isatty(), method=args.rule,

@@ -167,7 +167,8 @@ def exact_interval(successes: int, n: int, confidence: float = 0.95) -> Interval
 
 def choose_threshold(y_true: Sequence[int], p_positive: Sequence[float], rule: str,
                      target: float | None = None, method: str = "clopper-pearson",
-                     confidence: float = DEFAULT_CONFIDENCE) -> tuple[float, str]:
+                     confidence: float = DEFAULT_CONFIDENCE,
+                     names: tuple[str, str] = ("NORMAL", "PNEUMONIA")) -> tuple[float, str]:
     """Apply a threshold rule; returns the threshold and the rule in words.
 
     Parameters
@@ -180,6 +181,8 @@ def choose_threshold(y_true: Sequence[int], p_positive: Sequence[float], rule: s
     method
         ``"empirical"``: the target holds on this set; ``"clopper-pearson"``: it holds for the
         population with ``confidence`` (:func:`confident_threshold`). Ignored by ``"youden"``.
+    names
+        The negative and the positive class, as messages name them.
     """
     if rule == "youden":
         return youden_threshold(y_true, p_positive), "threshold maximising Youden's J"
@@ -192,7 +195,7 @@ def choose_threshold(y_true: Sequence[int], p_positive: Sequence[float], rule: s
     if method == "clopper-pearson":
         if not 0.0 < confidence < 1.0:
             raise DataError(f"the confidence must be in (0, 1), got {confidence}")
-        t, _ = confident_threshold(y_true, p_positive, rule, target, confidence)
+        t, _ = confident_threshold(y_true, p_positive, rule, target, confidence, names)
         side = "highest" if rule == "sensitivity" else "lowest"
         return t, (f"{side} threshold with population {rule} >= {target} at {confidence:.0%} "
                    "confidence (one-sided exact Clopper-Pearson bound)")

@@ -93,7 +93,8 @@ def calibrate(classifier: Classifier, data: Any, rule: str = "sensitivity",
     # holds exactly when it predicts these images again
     proba_cal = predict_set(calibrated, data)[1] if temperature else proba
     p_cal = proba_cal[:, pos]
-    threshold, rule_text = choose_threshold(truth, p_cal, rule, target, method, confidence)
+    threshold, rule_text = choose_threshold(truth, p_cal, rule, target, method, confidence,
+                                            names=(negative, classifier.positive_class))
     promise = None
     if method == "clopper-pearson" and rule != "youden":
         promise = confident_threshold(truth, p_cal, rule, target, confidence,

@@ -12,9 +12,11 @@ if TYPE_CHECKING:  # pragma: no cover
 
 COLOURS = {"gradcam": "#d62728", "gradcam++": "#ff7f0e", "lime": "#2ca02c", "shap": "#1f77b4",
            "hirescam": "#9467bd", "layercam": "#8c564b", "scorecam": "#e377c2",
-           "occlusion": "#17becf", "rise": "#bcbd22"}
-FALLBACK_COLOURS = ("#393b79", "#637939", "#8c6d31", "#843c39", "#7b4173", "#3182bd",
-                    "#e6550d", "#31a354", "#756bb1", "#636363")
+           "occlusion": "#17becf", "rise": "#bcbd22", "saliency": "#393b79",
+           "input_x_gradient": "#637939", "integrated_gradients": "#8c6d31",
+           "smoothgrad": "#843c39"}
+FALLBACK_COLOURS = ("#7b4173", "#3182bd", "#e6550d", "#31a354", "#756bb1", "#636363",
+                    "#a55194", "#6baed6", "#fd8d3c", "#74c476")
 """Colours, in turn, of the methods without one in :data:`COLOURS` (any new method plots)."""
 RANDOM_COLOUR = "#7f7f7f"
 
@@ -109,7 +111,7 @@ def plot_audit(audit: Mapping[str, Any], dpi: int = 110) -> Figure | None:
     for ax, kind, better in ((axes[0], "deletion", "lower"), (axes[1], "insertion", "higher")):
         ours = [s.get(f"{kind}_auc") or 0.0 for s in methods.values()]
         rand = [s.get(f"{kind}_auc_random") or 0.0 for s in methods.values()]
-        ax.bar(x - 0.2, ours, 0.4, color=[COLOURS.get(m, "#444") for m in methods], label="map")
+        ax.bar(x - 0.2, ours, 0.4, color=list(method_colours(list(methods)).values()), label="map")
         ax.bar(x + 0.2, rand, 0.4, color=RANDOM_COLOUR, label="random order")
         ax.set_title(f"{kind.capitalize()} area ({better} is better)", fontsize=9)
     shares = (("border_share", "border"), ("outside_body_share", "outside body"))

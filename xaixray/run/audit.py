@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from ..classifier import Classifier
-from ..data import ImageSet, Phantoms, load_folder, make_phantoms, relabel
+from ..data import ImageSet, Phantoms, folder_classes, load_folder, make_phantoms, relabel
 from ..errors import DataError, ImageError, XaixrayError, one_line
 from ..evaluation.sets import describe_data
 from ..explainers import (
@@ -305,7 +305,8 @@ def _sample(classifier: Classifier, data: Any, n: int, phantoms: int | None, see
                 [data.masks[i] for i in index],
                 [f"phantom-{i:04d}-{CLASS_NAMES[data.labels[i]]}" for i in index], name, [])
     if not isinstance(data, ImageSet):
-        data = load_folder(data, split="test")  # NAME_mask.png files are masks, never images
+        # NAME_mask.png files are masks, never images
+        data = load_folder(data, split="test", class_names=folder_classes(classifier.class_names))
     name = describe_data(data)
     data = data.relabel(classifier.class_names)  # labels matched to the model's classes by name
     index = _stratified(data.labels, n, seed)
