@@ -14,7 +14,8 @@ field against a ring-shaped control of the same area and added intensity; ``shor
 1. implants into real NORMAL X-rays of ``--data``'s ``train/``, patients split between the
    training and the test images (no patient on both sides);
 2. trains the zoo model with ``xaixray.train`` (no augmentation: a flip would move the marker;
-   no lung crop: it would cut the marker off);
+   no lung crop: it would cut the marker off; no early stopping before ``--epochs``, since the
+   validation loss of a BatchNorm CNN is noisy in its first epochs: the best epoch is kept);
 3. **proves reliance**: on the correctly predicted positives, the implant is replaced by the
    surrounding tissue (noisy linear imputation, ``xaixray.metrics.imputation``, over the mask
    dilated by 2 px); the share whose decision flips, or whose log-odds fall at least 90% of the
@@ -92,7 +93,8 @@ def run_one(arch: str, variant: str, train_x: list, test_x: list, args: argparse
                             weights=None, seed=args.seed)
         history = xaixray.train(clf, (train.images, train.labels),
                                 validation=(test.images, test.labels), epochs=args.epochs,
-                                augment=False, batch_size=32, seed=args.seed)
+                                augment=False, batch_size=32, seed=args.seed,
+                                patience=args.epochs)  # BatchNorm makes early epochs noisy
         clf.save(saved, overwrite=True)
     trained = time.perf_counter() - start
     proba = clf.predict_proba(list(test.images))
