@@ -160,3 +160,10 @@ def test_train_sees_only_the_xrays(masked_folder, tmp_path):
     line = next(ln for ln in r.stdout.splitlines() if ln.startswith("train:"))
     train_part, val_part = line.removeprefix("train: ").split("; validation: ")
     assert int(train_part.split()[0]) + int(val_part.split()[0]) == 2 * N_PER_CLASS
+
+
+def test_the_training_callback_leaves_masks_out_of_its_images(masked_folder):
+    from xaixray.run.callback import image_inputs
+
+    found = image_inputs(masked_folder / "test" / "PNEUMONIA")
+    assert len(found) == N_PER_CLASS and no_masks(found)

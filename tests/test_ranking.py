@@ -32,6 +32,15 @@ def test_randomisation_is_a_gate_then_the_mean_share_ranks():
     assert "occlusion is no better than random" in line
 
 
+def test_the_recommendation_names_the_best_recommended_method_not_the_top_score():
+    ranking = rank_methods({"occlusion": summary(0.4, 1.0, pointing=1.0),  # mean 0.8, one curve
+                            "gradcam": summary(0.6, 0.6)})
+    assert [r["method"] for r in ranking] == ["occlusion", "gradcam"]
+    line = recommendation(ranking)
+    assert line.startswith("For this model, trust gradcam first")
+    assert "occlusion is no better than random" in line
+
+
 def test_ties_keep_the_order_asked_and_no_winner_is_said_plainly():
     ranking = rank_methods({"b": summary(0.5, 0.5), "a": summary(0.5, 0.5)})
     assert [r["method"] for r in ranking] == ["b", "a"]

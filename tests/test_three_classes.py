@@ -79,6 +79,10 @@ def test_train_evaluate_calibrate_explain_three_classes(subtype_folder, tmp_path
     assert set(m["per_class"]) == set(SUBTYPE_CLASS_NAMES)
     assert all(c["roc_auc"] is not None for c in m["per_class"].values())
     assert (tmp_path / "plots" / "confusion_matrix.png").exists()
+    import xaixray
+
+    html = xaixray.evaluate(xaixray.Classifier.load(model), subtype_folder)._repr_html_()
+    assert "one-vs-rest AUC" in html and "VIRAL (n=" in html and "data:image/png" in html
 
     assert main(["calibrate", str(model), str(subtype_folder), "--out",
                  str(tmp_path / "c.keras")]) == 1
@@ -117,3 +121,13 @@ def test_train_evaluate_calibrate_explain_three_classes(subtype_folder, tmp_path
     assert main(["predict", str(model), str(viral)]) == 0
     header = capsys.readouterr().out.splitlines()[0]
     assert header.split()[-3:] == ["P(NORMAL)", "P(BACTERIA)", "P(VIRAL)"]
+
+
+def test_subtype_classes_from_unmarked_file_names_are_refused(tmp_path):
+    from xaixray.errors import DataError
+
+    for cls, name in (("NORMAL", "IM-0001-0001.png"), ("PNEUMONIA", "case1.png")):
+        (tmp_path / cls).mkdir()
+        (tmp_path / cls / name).write_bytes(b"")
+    with pytest.raises(DataError, match="no file name says 'bacteria'"):
+        load_folder(tmp_path, None, SUBTYPE_CLASS_NAMES)

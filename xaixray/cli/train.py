@@ -82,6 +82,10 @@ def run(args: argparse.Namespace) -> int:
     if args.explain_images is None and (args.explain_every or args.explain_log):
         raise XaixrayError("--explain-every and --explain-log need --explain-images DIR (the "
                            "images to explain while training)")
+    if args.classes == 3 and args.sensitivity is not None:
+        raise XaixrayError("--sensitivity sets a two-class threshold; a --classes 3 model "
+                           "predicts the arg-max (calibrate it one-vs-rest with xaixray "
+                           "calibrate --positive CLASS)")
     maps_path = out.with_suffix(".explanations") if args.explain_images else None
     refuse_existing([out, history_path, curves_path, *([maps_path] if maps_path else [])],
                     args.overwrite)

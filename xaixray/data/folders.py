@@ -197,6 +197,10 @@ def _class_files(base: Path, name: str) -> FolderFiles:
         return list_folder(folder)
     word = f"_{SUBTYPES[str(name).upper()]}"
     files = list_folder(base / "PNEUMONIA")
+    if files.images and not any(word in f.name.lower() for f in files.images):
+        raise DataError(f"{base / 'PNEUMONIA'}: no file name says '{word[1:]}' "
+                        f"(person*{word}_*), so the {name} class would be empty; name the files "
+                        f"so, or give a {name}/ folder")
     return FolderFiles([f for f in files.images if word in f.name.lower()],
                        {f: m for f, m in files.masks.items() if word in f.name.lower()},
                        [f for f in files.orphans if word in f.name.lower()])

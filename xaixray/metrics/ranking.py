@@ -2,8 +2,8 @@
 
 The rule, stated once here and in docs/faithfulness.md:
 
-1. **Randomisation is a gate.** A method whose maps survive randomised weights (mean Spearman
-   rank correlation with the trained model's maps of 0.3 or more) does not depend on what the
+1. **Randomisation is a gate.** A method whose maps survive randomised weights (the mean
+   Spearman rank correlation with the trained model's maps is 0.3 or more in absolute value) does not depend on what the
    model learned; it is ranked after every method that passes or was not checked.
 2. **Then the mean of the shares that measure faithfulness and localisation**, each in [0, 1]:
    the share of images on which deletion beats random, the share on which insertion beats
@@ -71,7 +71,8 @@ def recommendation(ranking: list[Mapping[str, Any]]) -> str:
     """
     if not ranking:
         return "No method could be audited."
-    best = ranking[0]
+    # the best-ranked method that is recommended (a higher mean share can come from one curve)
+    best = next((r for r in ranking if r["recommended"]), ranking[0])
     failing = [r["method"] for r in ranking if r["randomization"] == "fails"]
     weak = [r["method"] for r in ranking
             if not r["recommended"] and r["randomization"] != "fails"]

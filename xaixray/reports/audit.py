@@ -32,7 +32,7 @@ READING = (
 RANK_COLUMNS = (("deletion_better", "deletion beats random"),
                 ("insertion_better", "insertion beats random"), ("pointing_game", "pointing game"))
 RANK_RULE = (
-    "Ranking rule: a method whose maps survive randomised weights (Spearman ≥ 0.3) comes after "
+    "Ranking rule: a method whose maps survive randomised weights (|Spearman| ≥ 0.3) comes after "
     "every other; the rest are ordered by the mean of the shares of images on which deletion "
     "and insertion beat random and, where masks exist, the pointing game. A method is "
     "recommended when it is not failing the randomisation check and beats random on deletion "

@@ -123,6 +123,8 @@ def _rate(m: Mapping[str, Any], key: str) -> str:
 def evaluation_html(ev: Evaluation) -> str:
     """The headline metrics with their bootstrap intervals, the confusion matrix and the ROC."""
     m = ev.metrics
+    if "per_class" in m:  # more than two classes: per-class rows, no threshold or ROC
+        return _multiclass_html(ev)
     figures = [figure_img(plot_confusion_matrix(m), "confusion matrix")]
     if ev.both_classes:
         figures.append(figure_img(plot_roc(ev.y_true, ev.p_positive, m["threshold"],
@@ -138,6 +140,21 @@ def evaluation_html(ev: Evaluation) -> str:
     if ev.failures:
         rows.append(("unreadable images", f"<span class=\"err\">{len(ev.failures)}</span>"))
     return fragment(["<h2>Evaluation</h2>", _table(rows), "".join(figures)])
+
+
+def _multiclass_html(ev: Evaluation) -> str:
+    m = ev.metrics
+    rows = [("images", str(m["n"])), ("accuracy", _fmt(m["accuracy"])),
+            ("balanced accuracy", _fmt(m.get("balanced_accuracy"))),
+            ("macro one-vs-rest ROC AUC", _fmt(m.get("macro_roc_auc")))]
+    rows += [(f"{escape(name)} (n={c['n']})",
+              f"precision {_fmt(c['precision'])}, recall {_fmt(c['recall'])}, "
+              f"F1 {_fmt(c['f1'])}, one-vs-rest AUC {_fmt(c['roc_auc'])}")
+             for name, c in m["per_class"].items()]
+    if ev.failures:
+        rows.append(("unreadable images", f"<span class=\"err\">{len(ev.failures)}</span>"))
+    return fragment(["<h2>Evaluation</h2>", _table(rows),
+                     figure_img(plot_confusion_matrix(m), "confusion matrix")])
 
 
 # ---------------------------------------------------------------------- classifier

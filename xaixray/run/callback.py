@@ -32,6 +32,7 @@ import keras
 import numpy as np
 
 from ..classifier import Classifier
+from ..data.inputs import list_folder
 from ..errors import DataError, XaixrayError
 from ..explainers import (
     ExplanationSet,
@@ -40,7 +41,7 @@ from ..explainers import (
     explain_images,
     make_explainers,
 )
-from ..imaging import ImageLike, as_image_list, describe, is_image_file, load_image
+from ..imaging import ImageLike, as_image_list, describe, load_image
 from ..metrics import faithfulness as measure_faithfulness
 from ..plots import figure_to_png, plot_explanations
 from ..reports import atomic_write, folder_names
@@ -56,10 +57,11 @@ COLUMNS = ("epoch", "image", "method", "target", "probability", "faithful", "ver
 
 
 def image_inputs(images: Any) -> list:
-    """The callback's images: a folder (its image files, sorted), paths or arrays."""
+    """The callback's images: a folder (its image files, sorted, ``NAME_mask.png`` files left
+    out), paths or arrays."""
     if isinstance(images, (str, os.PathLike)) and Path(images).is_dir():
         folder = Path(images)
-        found = sorted(f for f in folder.iterdir() if f.is_file() and is_image_file(f))
+        found = list_folder(folder).images
         if not found:
             raise DataError(f"{folder}: no image files to explain while training")
         return found
