@@ -3,8 +3,9 @@
 The rule, stated once here and in docs/faithfulness.md:
 
 1. **Randomisation is a gate.** A method whose maps survive randomised weights (the mean
-   Spearman rank correlation with the trained model's maps is 0.3 or more in absolute value) does not depend on what the
-   model learned; it is ranked after every method that passes or was not checked.
+   Spearman rank correlation with the trained model's maps is 0.3 or more in absolute value)
+   does not depend on what the model learned; it is ranked after every method that passes or
+   was not checked.
 2. **Then the mean of the shares that measure faithfulness and localisation**, each in [0, 1]:
    the share of images on which deletion beats random, the share on which insertion beats
    random, and, where lesion masks exist, the pointing game. A share of 0.5 is what a map no
