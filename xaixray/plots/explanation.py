@@ -127,16 +127,8 @@ def plot_overlay(result: ExplanationSet, method: str, max_side: int = 512,
     KeyError
         If ``method`` did not run on this image.
     """
-    from matplotlib.figure import Figure
-
-    e = result.explanations[method]
-    gray = _display_gray(result.image, max_side)
-    h, w = gray.shape
-    panel_h = PANEL_INCHES * float(np.clip(h / w, 0.6, 1.6))
-    fig = Figure(figsize=(PANEL_INCHES, panel_h + 0.75), dpi=dpi, layout="constrained")
-    grid = fig.add_gridspec(2, 1, height_ratios=[panel_h, 0.22])
-    ax, slot = fig.add_subplot(grid[0, 0]), fig.add_subplot(grid[1, 0])
-    _plot_method(fig, ax, slot, e, gray, lime_top)
+    fig, ax = _single_panel(result.explanations[method], result.image, max_side, lime_top, dpi,
+                            0.75)
     ax.set_axis_off()
     return fig
 
@@ -148,21 +140,28 @@ def plot_explanation(e: Explanation, max_side: int = 384, lime_top: int = LIME_T
 
     Returns ``None`` when the explanation carries no image to draw on.
     """
-    from matplotlib.figure import Figure
-
     if e.image is None:
         return None
-    gray = _display_gray(e.image, max_side)
-    h, w = gray.shape
-    panel_h = PANEL_INCHES * float(np.clip(h / w, 0.6, 1.6))
-    fig = Figure(figsize=(PANEL_INCHES, panel_h + 1.05), dpi=dpi, layout="constrained")
-    grid = fig.add_gridspec(2, 1, height_ratios=[panel_h, 0.22])
-    ax, slot = fig.add_subplot(grid[0, 0]), fig.add_subplot(grid[1, 0])
-    _plot_method(fig, ax, slot, e, gray, lime_top)
+    fig, ax = _single_panel(e, e.image, max_side, lime_top, dpi, 1.05)
     _clean(ax)
     ax.set_title(_plain(f"{_title(e.method)} → {e.target_name} (P = {e.score:.3f})\n"
                         f"{_details(e)}"), fontsize=9)
     return fig
+
+
+def _single_panel(e: Explanation, image: np.ndarray, max_side: int, lime_top: int, dpi: int,
+                  extra_inches: float) -> tuple[Figure, Axes]:
+    """A figure of one method's overlay and its colour bar or legend below it."""
+    from matplotlib.figure import Figure
+
+    gray = _display_gray(image, max_side)
+    h, w = gray.shape
+    panel_h = PANEL_INCHES * float(np.clip(h / w, 0.6, 1.6))
+    fig = Figure(figsize=(PANEL_INCHES, panel_h + extra_inches), dpi=dpi, layout="constrained")
+    grid = fig.add_gridspec(2, 1, height_ratios=[panel_h, 0.22])
+    ax, slot = fig.add_subplot(grid[0, 0]), fig.add_subplot(grid[1, 0])
+    _plot_method(fig, ax, slot, e, gray, lime_top)
+    return fig, ax
 
 
 def _plot_method(fig: Figure, ax: Axes, slot: Axes, e: Explanation, gray: np.ndarray,
