@@ -400,6 +400,44 @@ def test_faithfulness_summary_gives_plain_verdicts(region_classifier, region_ima
     assert xaixray.metrics.verdict(False, True) == "better than random on insertion only"
 
 
+def test_a_block_of_images_gives_the_curves_of_each_image_alone(region_classifier,
+                                                                 region_image):
+    """Folder runs score a block's curves in shared batches, with the intact and fully removed
+    images scored once per image: the numbers are those of one image at a time."""
+    from xaixray.metrics.perturbation import perturbation_curves_many
+    from xaixray.metrics.summary import faithfulness_many
+
+    other = np.clip(region_image[::-1] * 0.9 + 0.05, 0, 1)  # another image, another target
+    items = [(region_image, {"true": true_map(), "inverse": 1 - true_map()}, 1, None),
+             (other, {"true": true_map()}, 0, None)]
+    for removal in ("blur", "road"):
+        block = perturbation_curves_many(region_classifier, items, steps=6, removal=removal,
+                                         score="logit", n_random=2, seed=3)
+        for (image, maps, target, _), found in zip(items, block):
+            alone = perturbation_curves(region_classifier, image, maps, target, steps=6,
+                                        removal=removal, score="logit", n_random=2, seed=3)
+            for name in maps:
+                for kind in ("deletion", "insertion"):
+                    a, b = found[name][kind], alone[name][kind]
+                    np.testing.assert_allclose(a.scores, b.scores, atol=1e-4)
+                    np.testing.assert_allclose(a.random_scores, b.random_scores, atol=1e-4)
+    # every curve starts and ends on the intact and the fully removed image
+    intact, gone = (region_classifier.predict_log_odds_prepared(x[None])[0, 1]
+                    for x in (region_image, removed_image(region_image)))
+    c = perturbation_curves_many(region_classifier, items[:1], steps=6, score="logit")[0]
+    np.testing.assert_allclose(c["true"]["deletion"].scores[[0, -1]], [intact, gone], atol=1e-4)
+    np.testing.assert_allclose(c["true"]["insertion"].scores[[0, -1]], [gone, intact],
+                               atol=1e-4)
+    results = [region_result(region_classifier, region_image, {"true": true_map()}, 1),
+               region_result(region_classifier, other, {"true": true_map()}, 0)]
+    many = faithfulness_many(region_classifier, results, steps=6)
+    for result, f in zip(results, many):
+        one = xaixray.faithfulness(region_classifier, result, steps=6)
+        for key, values in one["methods"]["true"]["curves"].items():
+            np.testing.assert_allclose(f["methods"]["true"]["curves"][key], values, atol=1e-4)
+        assert f["passed"] == one["passed"] and f["notes"] == one["notes"]
+
+
 # ---------------------------------------------------------------------- import cost
 def test_importing_metrics_stays_light():
     code = ("import sys\nimport xaixray.metrics\n"

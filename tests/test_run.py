@@ -32,9 +32,9 @@ def test_a_folder_run_longer_than_one_block_keeps_input_order(tiny_classifier, t
     index and the failures still follow the input order, and each map is the one-image map."""
     import json
 
-    from xaixray.run import explain, explanations
+    from xaixray.run import explain, explanations, folder
 
-    monkeypatch.setattr(explanations, "CHUNK", 3)
+    monkeypatch.setattr(folder, "CHUNK", 3)
     image_files = write_phantom_images(tmp_path / "in", 7, 40, seed=5)
     bad = tmp_path / "in" / "broken.png"
     bad.write_bytes(b"not a png")
@@ -55,9 +55,9 @@ def test_a_folder_run_longer_than_one_block_keeps_input_order(tiny_classifier, t
 def test_resumed_unreadable_and_new_inputs_in_one_block_keep_input_order(tiny_classifier,
                                                                           tmp_path,
                                                                           monkeypatch):
-    from xaixray.run import explanations
+    from xaixray.run import explanations, folder
 
-    monkeypatch.setattr(explanations, "CHUNK", 4)
+    monkeypatch.setattr(folder, "CHUNK", 4)
     image_files = write_phantom_images(tmp_path / "in", 5, 40, seed=6)
     bad = tmp_path / "in" / "broken.png"
     bad.write_bytes(b"not a png")

@@ -94,7 +94,7 @@ def test_shards_running_at_once_share_the_report_that_lands_first(tiny_classifie
                                                                    tmp_path, monkeypatch):
     import shutil
 
-    from xaixray.run import explanations
+    from xaixray.run import folder as explanations
 
     copies, out = _two_copies(xray_files[0], tmp_path), tmp_path / "out"
     _explain_shard(tiny_classifier, copies, out, 0)

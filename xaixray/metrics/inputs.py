@@ -88,13 +88,19 @@ SCORES = {
 }
 
 
-def class_scores(classifier: Classifier, batch: np.ndarray, target: int, score: str = "probability",
-                 batch_size: int = 64) -> np.ndarray:
-    """The target's :data:`SCORES` ``score`` for a model-frame batch ``(n, h, w, c)``, float64."""
+def all_class_scores(classifier: Classifier, batch: np.ndarray, score: str = "probability",
+                     batch_size: int = 64) -> np.ndarray:
+    """Every class's :data:`SCORES` ``score`` for a model-frame batch: ``(n, classes)`` float64."""
     if score == "probability":
         out = classifier.predict_proba_prepared(batch, batch_size=batch_size)
     elif score == "logit":
         out = classifier.predict_log_odds_prepared(batch, batch_size=batch_size)
     else:
         raise ExplainerError(f"unknown score {score!r}; use {' or '.join(SCORES)}")
-    return np.asarray(out, np.float64)[:, target]
+    return np.asarray(out, np.float64)
+
+
+def class_scores(classifier: Classifier, batch: np.ndarray, target: int, score: str = "probability",
+                 batch_size: int = 64) -> np.ndarray:
+    """The target's :data:`SCORES` ``score`` for a model-frame batch ``(n, h, w, c)``, float64."""
+    return all_class_scores(classifier, batch, score, batch_size)[:, target]

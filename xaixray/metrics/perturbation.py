@@ -37,7 +37,7 @@ evaluation strategy for attribution methods" (ROAD), ICML 2022.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -49,7 +49,7 @@ from ..errors import ExplainerError
 from ..explainers import PreparedImage, Target
 from ..imaging import ImageLike
 from .imputation import NOISE, impute
-from .inputs import class_scores, crop_box_of, map_on_grid, model_frame, target_index
+from .inputs import all_class_scores, crop_box_of, map_on_grid, model_frame, target_index
 
 KINDS = ("deletion", "insertion")
 STEPS = 25
@@ -184,15 +184,34 @@ def cell_ranks(heatmap: np.ndarray, cells: np.ndarray, n_cells: int,
     return pixel_ranks(means, seed)
 
 
-def _curve_batch(prepared: np.ndarray, removed: np.ndarray | None, pixel_rank: np.ndarray,
-                 kind: str, counts: np.ndarray,
-                 rng: np.random.Generator | None = None) -> np.ndarray:
-    """The ``(steps + 1, h, w, c)`` images of one curve (``pixel_rank``: its cell's rank).
+@dataclass
+class _CurveJob:
+    """One image's curves before scoring: the images to score and where each curve reads them.
+
+    ``rows[r, k]`` is the row of ``batch`` that curve ``runs[r]`` scores at step ``k``. With blur
+    every curve starts or ends on the intact or the fully removed image, so those two are scored
+    once for all curves.
+    """
+
+    batch: np.ndarray
+    rows: np.ndarray
+    runs: list[tuple[str, str | None]]
+    names: list[str]
+    kinds: tuple[str, ...]
+    target: int
+    fractions: np.ndarray
+    params: dict
+
+
+def _curve_images(prepared: np.ndarray, removed: np.ndarray | None, pixel_rank: np.ndarray,
+                  kind: str, counts: np.ndarray,
+                  rng: np.random.Generator | None = None) -> np.ndarray:
+    """The images of one curve at ``counts`` removed cells (``pixel_rank``: its cell's rank).
 
     ``removed`` is what removed pixels become; ``None`` imputes each step from the pixels it
     keeps (ROAD), with noise from ``rng``.
     """
-    changed = pixel_rank[None] < counts[:, None, None]  # (steps+1, h, w): removed/revealed
+    changed = pixel_rank[None] < counts[:, None, None]  # (steps, h, w): removed/revealed
     kept = ~changed if kind == "deletion" else changed
     if removed is None:
         return np.stack([impute(prepared, k, rng=rng) for k in kept])
@@ -203,6 +222,75 @@ def _auc(fractions: np.ndarray, scores: np.ndarray) -> float:
     from scipy.integrate import trapezoid
 
     return float(trapezoid(scores, fractions))
+
+
+def _check(kinds: tuple[str, ...], n_random: int) -> None:
+    bad = [k for k in kinds if k not in KINDS]
+    if bad or not kinds:
+        raise ExplainerError(f"unknown curve kind {bad}; use deletion and/or insertion")
+    if int(n_random) < 1:
+        raise ExplainerError(f"n_random must be at least 1, got {n_random}")
+
+
+def _curve_job(classifier: Classifier, image: ImageLike | PreparedImage,
+               heatmaps: Mapping[str, np.ndarray], target: Target, kinds: tuple[str, ...],
+               steps: int, removal: str, blur_sigma: float, grid: int | None, score: str,
+               n_random: int, seed: int, crop: tuple[Box, tuple[int, int]] | None
+               ) -> _CurveJob:
+    """Rank the cells by each map and by ``n_random`` random orders; build every curve's images."""
+    prepared = model_frame(classifier, image)
+    crop = crop_box_of(classifier, image) if crop is None else crop
+    t = target_index(classifier, prepared, target)
+    removed = removed_image(prepared, removal, blur_sigma)  # validates removal and blur_sigma
+    road = removal == "road"
+    fractions = step_fractions(steps)
+    shape = prepared.shape[:2]
+    cells, n_cells = cell_ids(shape, grid)
+    counts = np.rint(fractions * n_cells).astype(np.int64)
+    params = {"steps": int(steps), "removal": removal, "blur_sigma": float(blur_sigma),
+              "grid": grid, "score": score, "n_random": int(n_random), "seed": int(seed),
+              "target": t, **({"noise": NOISE} if road else {})}
+    random_ranks = [np.random.default_rng([int(seed), 1, i]).permutation(n_cells)
+                    for i in range(int(n_random))]
+    map_ranks = {name: cell_ranks(map_on_grid(heat, shape, crop), cells, n_cells, seed)
+                 for name, heat in heatmaps.items()}
+    ranked = [(kind, None, r) for kind in kinds for r in random_ranks]
+    ranked += [(kind, name, r) for name, r in map_ranks.items() for kind in kinds]
+    n_steps = len(fractions)
+    if road:  # every step imputed anew, the ends too
+        parts = [_curve_images(prepared, None, r[cells], kind, counts,
+                               np.random.default_rng([int(seed), 2, i]))
+                 for i, (kind, _, r) in enumerate(ranked)]
+        rows = np.arange(len(ranked) * n_steps).reshape(len(ranked), n_steps)
+    else:  # rows 0 and 1: intact and fully removed, shared; then each curve's inner steps
+        parts = [prepared[None], removed[None]]
+        parts += [_curve_images(prepared, removed, r[cells], kind, counts[1:-1])
+                  for kind, _, r in ranked]
+        inner = 2 + np.arange(len(ranked) * (n_steps - 2)).reshape(len(ranked), n_steps - 2)
+        ends = np.array([[0, 1] if kind == "deletion" else [1, 0] for kind, _, _ in ranked])
+        rows = np.concatenate([ends[:, :1], inner, ends[:, 1:]], axis=1)
+    return _CurveJob(np.concatenate(parts), rows, [(k, n) for k, n, _ in ranked],
+                     list(heatmaps), tuple(kinds), t, fractions, params)
+
+
+def _curves(job: _CurveJob, scores: np.ndarray) -> dict[str, dict[str, Curve]]:
+    """Each map's curves from its job's ``scores`` (one per row of ``job.batch``)."""
+    by_run = scores[job.rows]  # (runs, steps + 1)
+    fractions = job.fractions
+    chance = {}
+    for kind in job.kinds:
+        rows = np.stack([s for (k, name), s in zip(job.runs, by_run)
+                         if k == kind and name is None])
+        aucs = [_auc(fractions, s) for s in rows]
+        chance[kind] = (rows.mean(axis=0), float(np.mean(aucs)), float(np.std(aucs)))
+    out: dict[str, dict[str, Curve]] = {name: {} for name in job.names}
+    for (kind, name), s in zip(job.runs, by_run):
+        if name is None:
+            continue
+        mean, auc_r, sd = chance[kind]
+        out[name][kind] = Curve(kind, fractions, s, _auc(fractions, s), mean, auc_r, sd,
+                                dict(job.params))
+    return out
 
 
 def perturbation_curves(classifier: Classifier, image: ImageLike | PreparedImage,
@@ -260,50 +348,41 @@ def perturbation_curves(classifier: Classifier, image: ImageLike | PreparedImage
     dict
         ``{name: {kind: Curve}}``.
     """
-    bad = [k for k in kinds if k not in KINDS]
-    if bad or not kinds:
-        raise ExplainerError(f"unknown curve kind {bad}; use deletion and/or insertion")
-    if int(n_random) < 1:
-        raise ExplainerError(f"n_random must be at least 1, got {n_random}")
-    prepared = model_frame(classifier, image)
-    crop = crop_box_of(classifier, image) if crop is None else crop
-    t = target_index(classifier, prepared, target)
-    removed = removed_image(prepared, removal, blur_sigma)  # validates removal and blur_sigma
-    road = removal == "road"
-    fractions = step_fractions(steps)
-    shape = prepared.shape[:2]
-    cells, n_cells = cell_ids(shape, grid)
-    counts = np.rint(fractions * n_cells).astype(np.int64)
-    params = {"steps": int(steps), "removal": removal, "blur_sigma": float(blur_sigma),
-              "grid": grid, "score": score, "n_random": int(n_random), "seed": int(seed),
-              "target": t, **({"noise": NOISE} if road else {})}
+    return perturbation_curves_many(
+        classifier, [(image, heatmaps, target, crop)], kinds=kinds, steps=steps,
+        removal=removal, blur_sigma=blur_sigma, grid=grid, score=score, n_random=n_random,
+        seed=seed, batch_size=batch_size)[0]
 
-    random_ranks = [np.random.default_rng([int(seed), 1, i]).permutation(n_cells)
-                    for i in range(int(n_random))]
-    map_ranks = {name: cell_ranks(map_on_grid(heat, shape, crop), cells, n_cells, seed)
-                 for name, heat in heatmaps.items()}
-    # every curve's images scored in one call: large batches, one trip through the model
-    runs = [(kind, None, r) for kind in kinds for r in random_ranks]
-    runs += [(kind, name, r) for name, r in map_ranks.items() for kind in kinds]
-    batch = np.concatenate([
-        _curve_batch(prepared, None if road else removed, r[cells], kind, counts,
-                     np.random.default_rng([int(seed), 2, i]))
-        for i, (kind, _, r) in enumerate(runs)])
-    all_scores = class_scores(classifier, batch, t, score, batch_size).reshape(
-        len(runs), len(fractions))
-    chance = {}
-    for kind in kinds:
-        rows = np.stack([s for (k, name, _), s in zip(runs, all_scores)
-                         if k == kind and name is None])
-        aucs = [_auc(fractions, s) for s in rows]
-        chance[kind] = (rows.mean(axis=0), float(np.mean(aucs)), float(np.std(aucs)))
-    out: dict[str, dict[str, Curve]] = {name: {} for name in heatmaps}
-    for (kind, name, _), s in zip(runs, all_scores):
-        if name is None:
-            continue
-        mean, auc_r, sd = chance[kind]
-        out[name][kind] = Curve(kind, fractions, s, _auc(fractions, s), mean, auc_r, sd,
-                                dict(params))
+
+def perturbation_curves_many(
+        classifier: Classifier,
+        items: Sequence[tuple[ImageLike | PreparedImage, Mapping[str, np.ndarray], Target,
+                              tuple[Box, tuple[int, int]] | None]], *,
+        kinds: tuple[str, ...] = KINDS, steps: int = STEPS, removal: str = "blur",
+        blur_sigma: float = BLUR_SIGMA, grid: int | None = GRID, score: str = "probability",
+        n_random: int = N_RANDOM, seed: int = 0, batch_size: int = 64
+        ) -> list[dict[str, dict[str, Curve]]]:
+    """:func:`perturbation_curves` of several images, scored together in shared batches.
+
+    ``items`` holds one ``(image, heatmaps, target, crop)`` per image (``crop`` may be
+    ``None``); the other parameters are those of :func:`perturbation_curves`, the same for
+    every image. The curves are the same as image by image: only the batching differs (one
+    trip through the model for the whole block, so the last, partly filled batch of each image
+    is not paid again and again).
+    """
+    _check(kinds, n_random)
+    jobs = [_curve_job(classifier, image, heatmaps, target, kinds, steps, removal, blur_sigma,
+                       grid, score, n_random, seed, crop)
+            for image, heatmaps, target, crop in items]
+    if not jobs:
+        return []
+    scores = all_class_scores(classifier, np.concatenate([j.batch for j in jobs]), score,
+                              batch_size)
+    out, at = [], 0
+    for job in jobs:
+        n = len(job.batch)
+        out.append(_curves(job, scores[at:at + n, job.target]))
+        at += n
     return out
 
 
