@@ -26,7 +26,12 @@ In one run it measures, for each model:
    the same image, runs interleaved. xaixray runs with ``--no-faithfulness`` (the plain way
    measures nothing); its overhead is the wall time minus the methods' own seconds from
    ``report.json``.
-4. **Fixed costs**: ``import xaixray``, ``xaixray --help`` (both as processes), ``import
+4. **The newer methods against their bounds** (saliency, Input x Gradient, Integrated
+   Gradients, SmoothGrad, HiResCAM, Layer-CAM, Score-CAM, occlusion, RISE), by the functions of
+   ``benchmarks/gradient_counts.py`` (gradients needed x one gradient at the best batch size)
+   and ``benchmarks/cam_perturbation_speed.py`` (one forward and backward pass; masked passes at
+   the best batch size). Target: every method within 1.3x of its bound.
+5. **Fixed costs**: ``import xaixray``, ``xaixray --help`` (both as processes), ``import
    tensorflow``, model load, and writing one three-method report.
 
 Prints the tables and writes ``bench_explain.json`` into ``--out``.
@@ -154,6 +159,21 @@ def method_times(clf, image: np.ndarray, repeat: int) -> dict:
             for name, e in explainers.items()}
 
 
+def newer_methods(clf, image: np.ndarray, repeat: int) -> dict:
+    """Seconds, bound and ratio of every method added after Grad-CAM, LIME and SHAP."""
+    from cam_perturbation_speed import method_rows
+    from gradient_counts import speed
+
+    from xaixray.explainers import PreparedImage
+
+    prepared = PreparedImage.load(clf, image)
+    out = {name: {k: r[k] for k in ("seconds", "bound", "ratio")}
+           for name, r in speed(clf, [prepared])["methods"].items()}
+    out.update({name: {k: r[k] for k in ("seconds", "bound", "ratio")}
+                for name, r in method_rows(clf, prepared, repeat)["methods"].items()})
+    return out
+
+
 def process_runs(model: str, clf, image_path: Path, folder: Path, repeat: int) -> dict:
     """``xaixray explain`` and the plain way as processes, interleaved."""
     h, w = clf.preprocessing.input_size
@@ -246,6 +266,10 @@ def main() -> None:
             for m, s in methods.items():
                 print(f"{m:<12}{s:>9.2f}{lower[m]:>9.2f}{s / lower[m]:>7.2f}")
             entry["ratios"] = {m: s / lower[m] for m, s in methods.items()}
+            entry["newer_methods"] = newer_methods(clf, image, args.repeat)
+            print(f"{'newer method':<44}{'seconds':>9}{'bound s':>9}{'ratio':>7}")
+            for m, r in entry["newer_methods"].items():
+                print(f"{m:<44}{r['seconds']:>9.3f}{r['bound']:>9.3f}{r['ratio']:>7.2f}")
             if not args.no_process:
                 entry["process"] = process_runs(model, clf, image_path, folder,
                                                 args.process_repeat)

@@ -5,6 +5,7 @@ Usage::
     python benchmarks/known_truth.py [--data ../shared/data/chest_xray] [--archs compact_cnn]
                                      [--variants lesion,shortcut] [--n-train 600] [--n-test 60]
                                      [--size 128] [--epochs 8] [--methods gradcam,lime,shap]
+                                     [--copies 1] [--contrast 0.3]
                                      [--out benchmarks/results/known_truth] [--reuse]
 
 For each variant of :func:`xaixray.data.make_implants` (``lesion``: a soft opacity in a lung
@@ -12,7 +13,10 @@ field against a ring-shaped control of the same area and added intensity; ``shor
 "L" marker whose corner gives the label) and each architecture:
 
 1. implants into real NORMAL X-rays of ``--data``'s ``train/``, patients split between the
-   training and the test images (no patient on both sides);
+   training and the test images (no patient on both sides); with ``--copies K`` every training
+   X-ray is used K times, each time with a fresh implant and label (so the same film appears
+   with and without a lesion, and only the implant tells them apart); ``--contrast`` is the
+   lesion's peak added brightness (:data:`xaixray.data.implants.CONTRAST`);
 2. trains the zoo model with ``xaixray.train`` (no augmentation: a flip would move the marker;
    no lung crop: it would cut the marker off; no early stopping before ``--epochs``, since the
    validation loss of a BatchNorm CNN is noisy in its first epochs: the best epoch is kept);
@@ -33,6 +37,7 @@ from __future__ import annotations
 import argparse
 import json
 import platform
+import shutil
 import time
 from pathlib import Path
 
@@ -40,6 +45,7 @@ import numpy as np
 
 import xaixray
 from xaixray.data import load_folder, make_implants, write_implants
+from xaixray.data.implants import CONTRAST
 from xaixray.explainers import PreparedImage, explain_images, make_explainers
 from xaixray.imaging import load_image
 from xaixray.metrics import localization
@@ -80,9 +86,13 @@ def reliance(clf: xaixray.Classifier, images: np.ndarray, masks: np.ndarray) -> 
 def run_one(arch: str, variant: str, train_x: list, test_x: list, args: argparse.Namespace,
             ) -> dict:
     start = time.perf_counter()
-    train = make_implants(train_x, args.size, variant, seed=args.seed)
-    test = make_implants(test_x, args.size, variant, seed=args.seed + 1)
+    train = make_implants(list(train_x) * args.copies, args.size, variant, seed=args.seed,
+                          contrast=args.contrast)
+    test = make_implants(test_x, args.size, variant, seed=args.seed + 1,
+                         contrast=args.contrast)
     folder = args.out / f"{variant}-test"
+    if folder.exists() and not args.reuse:  # this run's own test images, never a stale set
+        shutil.rmtree(folder)
     if not folder.exists():
         write_implants(test, folder, prefix=variant)
     saved = args.out / f"{arch}-{variant}.keras"
@@ -123,7 +133,9 @@ def run_one(arch: str, variant: str, train_x: list, test_x: list, args: argparse
                    for key, vals in d.items()} | {"n": len(d["pointing_game"])}
                for m, d in per_method.items()}
     return {"arch": arch, "variant": variant, "accuracy": accuracy,
+            "n_train": len(train.labels), "contrast": args.contrast,
             "epochs_run": len(history.get("loss", [])), "n_test": len(test.labels),
+            "train_accuracy": (history.get("accuracy") or [None])[-1],
             "n_positives_correct": int(len(positives)),
             "reliance_share": float(np.mean(relies)) if relies else None,
             "methods": methods, "errors": errors, "train_seconds": trained,
@@ -142,6 +154,10 @@ def main() -> None:
     ap.add_argument("--epochs", type=int, default=8)
     ap.add_argument("--methods", default="gradcam,gradcam++,lime,shap")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--copies", type=int, default=1,
+                    help="implants per training X-ray (each with its own label)")
+    ap.add_argument("--contrast", type=float, default=CONTRAST,
+                    help="peak added brightness of a lesion, on [0, 1]")
     ap.add_argument("--reuse", action="store_true",
                     help="load the models an earlier run saved in --out instead of training")
     ap.add_argument("--out", type=Path,
