@@ -35,6 +35,22 @@ def test_argument_error_exits_2_without_traceback(capsys):
     assert "missing.keras: no such model file" in err and "Traceback" not in err
 
 
+@pytest.mark.parametrize("args", [("models",), ("models", "--help")])
+def test_a_reader_that_closed_the_pipe_gets_no_broken_pipe_message(args):
+    # `xaixray models | head -c 1`, with the reader gone before the first write (a closed read
+    # end, so the write always fails, not only when the output outgrows the pipe's buffer)
+    import os
+
+    read, write = os.pipe()
+    os.close(read)
+    try:
+        done = subprocess.run([sys.executable, "-m", "xaixray", *args], stdout=write,
+                              stderr=subprocess.PIPE, text=True, timeout=600)
+    finally:
+        os.close(write)
+    assert done.stderr == "" and done.returncode in (0, 1)
+
+
 def test_models_lists_the_zoo(capsys):
     assert main(["models"]) == 0
     out = capsys.readouterr().out

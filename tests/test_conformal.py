@@ -67,6 +67,21 @@ def test_an_impossible_promise_is_refused_saying_how_many_positives_it_needs():
         confident_threshold(Y[:158], P[:158], "sensitivity", 0.95, 0.95)
 
 
+def test_scores_saturated_at_the_threshold_limits_are_refused_not_promised():
+    # 100 negatives, 60 of them scoring 1 - 1e-7: the 99 that must score below a specificity
+    # threshold include saturated ones, and no threshold (at most 1 - 1e-6) is above them
+    neg = np.r_[np.linspace(0.1, 0.5, 40), np.full(60, 1 - 1e-7)]
+    y, p = np.r_[np.zeros(100, int), np.ones(100, int)], np.r_[neg, np.full(100, 0.9)]
+    with pytest.raises(DataError, match=r"cannot be promised from these 100 NORMAL images: "
+                                        r"99 of them must score below the threshold") as err:
+        confident_threshold(y, p, "specificity", 0.95, 0.95)
+    assert "\n" not in str(err.value) and "saturated near 1" in str(err.value)
+    # the mirror image: positives scoring exactly 0 cannot be at or above any threshold (> 0)
+    y, p = np.r_[np.zeros(100, int), np.ones(100, int)], np.r_[np.full(100, 0.1), np.zeros(100)]
+    with pytest.raises(DataError, match=r"99 of them must score at or above the threshold"):
+        confident_threshold(y, p, "sensitivity", 0.95, 0.95)
+
+
 def test_the_promised_sensitivity_holds_for_new_images_in_at_least_95_percent_of_sets():
     # 1000 calibration sets of 119 positives from one score distribution; each threshold's
     # sensitivity on new images of that distribution is computed exactly (Beta survival

@@ -119,3 +119,38 @@ def test_a_type_without_renderer_displays_as_its_repr():
     from xaixray import display
 
     assert display.html(object()) is None and display.png(np.zeros(1)) is None
+
+
+def test_a_one_vs_rest_calibration_labels_its_two_by_two_matrix_with_its_two_sides(
+        tmp_path, monkeypatch):
+    import keras
+
+    from xaixray import Classifier
+    from xaixray.data import load_folder, write_subtype_folder
+    from xaixray.labels import SUBTYPE_CLASS_NAMES
+    from xaixray.reports import notebook
+
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((32, 32, 1)), keras.layers.Conv2D(4, 3),
+                              keras.layers.GlobalAveragePooling2D(),
+                              keras.layers.Dense(3, activation="softmax")])
+    clf = Classifier.from_keras(model, class_names=SUBTYPE_CLASS_NAMES, positive_class="VIRAL",
+                                name="tiny3", scaling="unit")
+    images = load_folder(write_subtype_folder(tmp_path, n=60, size=32, test_fraction=0) / "train",
+                         None, SUBTYPE_CLASS_NAMES)
+    calibrated = xaixray.calibrate(clf, images, "sensitivity", 0.9, method="empirical")
+    m = calibrated.info["calibration"]["metrics"]
+    assert m["class_names"] == ["NORMAL/BACTERIA", "VIRAL"]
+    assert np.asarray(m["confusion_matrix"]).shape == (2, 2)
+    drawn, draw = [], notebook.plot_confusion_matrix
+
+    def record(metrics, *args, **kwargs):  # the class names on the figure's axis
+        fig = draw(metrics, *args, **kwargs)
+        drawn.append([t.get_text() for t in fig.axes[0].get_xticklabels()])
+        return fig
+
+    monkeypatch.setattr(notebook, "plot_confusion_matrix", record)
+    calibrated._repr_html_()
+    del calibrated.info["calibration"]["metrics"]["class_names"]  # saved by an older version
+    calibrated._repr_html_()
+    assert drawn == [["NORMAL/BACTERIA", "VIRAL"]] * 2

@@ -61,6 +61,7 @@ def test_health(client):
     assert body.pop("provenance")["scaling"] in ("stated", "read")  # the fixture states it
     assert body.pop("scaling_notice") is None  # a guess would be said (test_preprocessing_...)
     assert (body.pop("scaling"), body.pop("positive_class")) == ("unit", "PNEUMONIA")
+    assert body.pop("one_vs_rest") is False  # two classes: a threshold, but not one-vs-rest
     assert body == {
         "status": "ok", "model": "tiny", "version": xaixray.__version__,
         "xaixray_version": xaixray.__version__, "classes": ["NORMAL", "PNEUMONIA"],

@@ -197,3 +197,47 @@ def test_the_page_shows_the_conformal_set(browser, tiny_classifier):
     app.extensions["xaixray"].close()
     assert text.startswith("Conformal prediction set: {NORMAL, PNEUMONIA}, uncertain")
     assert "95% of each class" in text
+
+
+def test_a_one_vs_rest_model_says_its_threshold_decided(browser, tiny_classifier):
+    import keras
+
+    from xaixray import Classifier
+    from xaixray.labels import SUBTYPE_CLASS_NAMES
+    from xaixray.serve import BackgroundServer, create_app
+
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((32, 32, 1)),
+                              keras.layers.Conv2D(4, 3, activation="relu", name="conv"),
+                              keras.layers.GlobalAveragePooling2D(),
+                              keras.layers.Dense(3, activation="softmax")])
+    sample = next(p for p in xaixray.sample_images() if "PNEUMONIA" in p.name)
+    wait = WebDriverWait(browser, 60)
+    clf = Classifier(model, tiny_classifier.preprocessing, SUBTYPE_CLASS_NAMES, 0.5, "tiny3",
+                     positive_class="VIRAL")
+    p_viral = float(clf.predict_proba([sample])[0, 2])
+    for threshold in (p_viral / 2, (p_viral + 1) / 2):  # VIRAL, then the most probable other
+        clf.threshold = threshold
+        prediction = clf.predict([sample])[0]
+        app = create_app(clf, "gradcam", **FAST)
+        with BackgroundServer(app) as running:
+            browser.get(running.url)
+            info = wait.until(lambda d: d.find_element(By.ID, "model-info").text or None)
+            browser.find_element(By.ID, "file").send_keys(str(sample))
+            wait.until(lambda d: d.execute_script("return document.getElementById('preview')"
+                                                  ".naturalWidth") > 0)
+            browser.find_element(By.ID, "analyse").click()
+            verdict = wait.until(lambda d: d.find_element(By.ID, "verdict").text or None)
+            text = browser.find_element(By.ID, "decision").text
+            threshold_shown = browser.find_element(By.ID, "meter-threshold").is_displayed()
+        app.extensions["xaixray"].close()
+        assert verdict == prediction and "most probable wins" not in info
+        assert "VIRAL" in info and "one-vs-rest" in info
+        assert "its most probable class" not in text and threshold_shown
+        if prediction == "VIRAL":
+            assert text.startswith(f"P(VIRAL) = {p_viral:.3f} is at or above the decision "
+                                   "threshold") and text.endswith("so the model says VIRAL.")
+        else:
+            assert text.startswith(f"P(VIRAL) = {p_viral:.3f} is below the decision threshold")
+            assert text.endswith(f"so the model says {prediction}, the most probable of the "
+                                 "other classes.")

@@ -131,3 +131,48 @@ def test_subtype_classes_from_unmarked_file_names_are_refused(tmp_path):
         (tmp_path / cls / name).write_bytes(b"")
     with pytest.raises(DataError, match="no file name says 'bacteria'"):
         load_folder(tmp_path, None, SUBTYPE_CLASS_NAMES)
+
+
+def test_evaluate_three_classes_reports_conformal_sets_and_uses_or_refuses_a_threshold(
+        subtype_folder, tmp_path, capsys):
+    keras = pytest.importorskip("keras")
+    from xaixray import Classifier, ModelError
+    from xaixray.evaluation import evaluate, format_metrics
+
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((32, 32, 1)), keras.layers.Conv2D(4, 3),
+                              keras.layers.GlobalAveragePooling2D(),
+                              keras.layers.Dense(3, activation="softmax")])
+    # NORMAL always in the set, BACTERIA never, VIRAL when P(VIRAL) >= 0.5
+    info = {"conformal": {"alpha": 0.1, "quantiles": {"NORMAL": 1.0, "BACTERIA": -1.0,
+                                                       "VIRAL": 0.5}}}
+    clf = Classifier.from_keras(model, class_names=SUBTYPE_CLASS_NAMES, scaling="unit")
+    clf.info = info
+    ev = evaluate(clf, subtype_folder)
+    c = ev.metrics["conformal"]
+    assert c["alpha"] == 0.1 and c["coverage_by_class"]["NORMAL"] == 1.0
+    assert c["coverage_by_class"]["BACTERIA"] == 0.0 and c["empty"] == 0.0
+    text = format_metrics(ev.metrics)
+    assert "conformal prediction sets (alpha 0.1" in text and "coverage VIRAL" in text
+    assert "uncertain (two or more classes)" in text
+    # arg-max: a threshold has nothing to act on, so it is refused, not ignored
+    with pytest.raises(ModelError, match=r"positive class") as err:
+        evaluate(clf, subtype_folder, threshold=0.3)
+    assert "\n" not in str(err.value)
+    clf.save(tmp_path / "argmax.keras")
+    assert main(["evaluate", str(tmp_path / "argmax.keras"), str(subtype_folder),
+                 "--threshold", "0.3"]) == 1
+    err = capsys.readouterr().err.strip()
+    assert "a threshold needs a positive class" in err and "\n" not in err
+    # one-vs-rest: the threshold decides, as the classifier's own would
+    ovr = Classifier.from_keras(model, class_names=SUBTYPE_CLASS_NAMES, scaling="unit",
+                                positive_class="VIRAL", threshold=0.5)
+    matrices = []
+    for t in (0.2, 0.5):  # P(VIRAL) of this untrained model is about 1/3 for every image
+        at_t = evaluate(ovr, subtype_folder, threshold=t)
+        ovr_t = Classifier.from_keras(model, class_names=SUBTYPE_CLASS_NAMES, scaling="unit",
+                                      positive_class="VIRAL", threshold=t)
+        matrices.append(at_t.metrics["confusion_matrix"])
+        assert matrices[-1] == evaluate(ovr_t, subtype_folder).metrics["confusion_matrix"]
+        assert f"P(VIRAL) >= {t:g}" in at_t.metrics["decision"]
+    assert matrices[0] != matrices[1] and ovr.threshold == 0.5  # the classifier is unchanged

@@ -78,8 +78,27 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     Every error is one line on stderr (``xaixray COMMAND: error: ...``) and a non-zero exit
     code; an unexpected one also names the input it happened on, where known, and points to
-    ``--debug``, which shows the traceback and the libraries' warnings and log messages.
+    ``--debug``, which shows the traceback and the libraries' warnings and log messages. A
+    reader that closes the output early (``xaixray inspect --json MODEL | head -c 100``) ends
+    the command quietly with exit code 1, as the Python docs advise (``signal``, "Note on
+    SIGPIPE").
     """
+    try:
+        try:
+            return _run(argv)
+        finally:
+            sys.stdout.flush()  # a closed pipe shows here, not as a message at interpreter exit
+    except BrokenPipeError:
+        try:  # what is still buffered goes nowhere when Python flushes it at exit
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            os.close(devnull)
+        except (OSError, ValueError):  # stdout replaced by an object without a descriptor
+            pass
+        return 1
+
+
+def _run(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     command, debug = args.command, args.debug
@@ -94,6 +113,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"xaixray {command}: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # the reader went away: nothing to say, and no one to say it to
+        raise
     except XaixrayError as exc:
         _traceback(debug)
         print(f"xaixray {command}: error: {exc}", file=sys.stderr)

@@ -44,7 +44,8 @@ def run(args: argparse.Namespace) -> int:
     images = load_folder(args.data, split="test", class_names=folder_classes(clf.class_names))
     note_orphan_masks("evaluate", images.orphan_masks)
     print(f"{clf.name}: evaluating on {len(images)} images in {images.root} {images.counts()}")
-    result = evaluate(clf, images, progress=sys.stderr.isatty())
+    # --threshold again: a model with more than two classes refuses it unless one-vs-rest
+    result = evaluate(clf, images, threshold=args.threshold, progress=sys.stderr.isatty())
     m = {**result.metrics, "model": str(args.model), "data": str(images.root)}
     print(format_metrics(m))
     if args.json:

@@ -126,7 +126,8 @@ def confident_threshold(y_true: Sequence[int], p_positive: Sequence[float], rule
     ------
     DataError
         When no threshold can keep the promise with this many images of the class, saying how
-        many are needed.
+        many are needed; or when one the promise counts on scores past every threshold a model
+        can have (saturated scores: ``>= 1 - 1e-6`` for specificity, 0 for sensitivity).
     """
     y = np.asarray(y_true, dtype=int)
     p = np.asarray(p_positive, dtype=float)
@@ -143,11 +144,21 @@ def confident_threshold(y_true: Sequence[int], p_positive: Sequence[float], rule
                         f"promised from {n} {names[cls]} images: {need} (or use the "
                         "'empirical' rule, which promises nothing beyond this set)")
     kept = int(ok[0]) + 1  # the fewest images of the class that must be on the right side
+    lowest, highest = np.finfo(np.float64).tiny, 1 - 1e-6  # the thresholds a model can have
     if rule == "sensitivity":  # the `kept` highest positives score >= t
-        t = float(np.clip(scores[n - kept], np.finfo(np.float64).tiny, 1 - 1e-6))
+        edge = scores[n - kept]
+        t = float(np.clip(edge, lowest, highest))
+        wrong, side = edge < t, "at or above"
     else:  # the `kept` lowest negatives score < t
-        t = float(np.clip(np.nextafter(scores[kept - 1], 1.0), np.finfo(np.float64).tiny,
-                          1 - 1e-6))
+        edge = scores[kept - 1]
+        t = float(np.clip(np.nextafter(edge, 1.0), lowest, highest))
+        wrong, side = edge >= t, "below"
+    if wrong:  # the threshold, clipped to its range, would put one of the `kept` on the wrong side
+        raise DataError(f"{rule} >= {target:g} with {confidence:.0%} confidence cannot be "
+                        f"promised from these {n} {names[cls]} images: {kept} of them must "
+                        f"score {side} the threshold, but one scores {float(edge):.7g}, past "
+                        f"every threshold in [{lowest:.3g}, {highest:g}]: the model's scores "
+                        f"are saturated near {1 - cls}")
     return t, {"method": "clopper-pearson", "measure": rule, "target": float(target),
                "confidence": float(confidence), "n": n, "kept": kept,
                "lower_bound": float(low[kept - 1])}

@@ -97,3 +97,18 @@ def set_summary(y_true: Sequence[int], proba: np.ndarray, conformal: dict[str, A
         "empty": share(size == 0),
     }
 
+
+
+def format_set_summary(summary: dict[str, Any]) -> list[str]:
+    """Text lines of a :func:`set_summary`: the share of uncertain and empty sets, and the
+    coverage and share of uncertain sets per class (for the metrics tables)."""
+    c = summary
+    several = "both classes" if len(c["coverage_by_class"]) == 2 else "two or more classes"
+    lines = [f"conformal prediction sets (alpha {c['alpha']:g}; coverage target "
+             f"{1 - c['alpha']:.2f} per class)",
+             f"  uncertain ({several})  {c['uncertain']:.3f}   empty  {c['empty']:.3f}"]
+    for name, cov in c["coverage_by_class"].items():
+        if cov is not None:
+            lines.append(f"  coverage {name:<12} {cov:.3f}   uncertain "
+                         f"{c['uncertain_by_class'][name]:.3f}")
+    return lines

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from ..labels import CLASS_NAMES, positive_index
+from .conformal import format_set_summary
 
 
 def compute_metrics(y_true: Sequence[int], p_positive: Sequence[float], threshold: float = 0.5,
@@ -129,14 +130,7 @@ def format_metrics(m: dict) -> str:
     if m.get("ece") is not None:
         lines += ["", f"expected calibration error (10 bins)  {m['ece']:.4f}"]
     if m.get("conformal"):
-        c = m["conformal"]
-        lines += ["", f"conformal prediction sets (alpha {c['alpha']:g}; coverage target "
-                      f"{1 - c['alpha']:.2f} per class)",
-                  f"  uncertain (both classes)  {c['uncertain']:.3f}   empty  {c['empty']:.3f}"]
-        for name, cov in c["coverage_by_class"].items():
-            if cov is not None:
-                lines.append(f"  coverage {name:<12} {cov:.3f}   uncertain "
-                             f"{c['uncertain_by_class'][name]:.3f}")
+        lines += ["", *format_set_summary(m["conformal"])]
     if m.get("thresholds_for_sensitivity"):
         lines += ["", "threshold that would meet a sensitivity here, and its specificity",
                   f"  {'sensitivity':>11} {'threshold':>10} {'specificity':>12}"]

@@ -10,6 +10,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from .conformal import format_set_summary
+
 
 def compute_multiclass_metrics(y_true: Sequence[int], proba: np.ndarray,
                                predicted: Sequence[int], class_names: Sequence[str]) -> dict:
@@ -66,7 +68,8 @@ def compute_multiclass_metrics(y_true: Sequence[int], proba: np.ndarray,
 
 
 def format_multiclass_metrics(m: dict) -> str:
-    """A plain-text table: accuracy, one row per class, and the confusion matrix."""
+    """A plain-text table: accuracy, one row per class, the confusion matrix and, for a model
+    with conformal sets, their coverage."""
     names = m["class_names"]
     width = max(18, *(len(n) + 2 for n in names))
 
@@ -87,6 +90,8 @@ def format_multiclass_metrics(m: dict) -> str:
     lines += ["", "true / predicted".ljust(width) + "".join(f"{n:>12}" for n in names)]
     for i, row in enumerate(m["confusion_matrix"]):
         lines.append(f"{names[i]:<{width}}" + "".join(f"{v:>12}" for v in row))
+    if m.get("conformal"):
+        lines += ["", *format_set_summary(m["conformal"])]
     return "\n".join(lines)
 
 

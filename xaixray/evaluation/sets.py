@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -11,7 +12,7 @@ import numpy as np
 from .. import display
 from ..classifier import Classifier
 from ..data import ImageSet, Phantoms, decode_images, folder_classes, load_folder, relabel
-from ..errors import DataError
+from ..errors import DataError, ModelError
 from ..labels import CLASS_NAMES
 from .calibration import expected_calibration_error, operating_point, thresholds_for_sensitivities
 from .conformal import set_summary
@@ -110,30 +111,39 @@ def evaluate(classifier: Classifier, data: Any, labels: Sequence[int] | None = N
 
     The threshold defaults to the classifier's own. With more than two classes the metrics are
     :func:`~xaixray.evaluation.multiclass.compute_multiclass_metrics` (per class, the confusion
-    matrix, one-vs-rest ROC AUCs) at the classifier's decisions. Unreadable images are skipped
-    and listed in ``failures`` (and in ``metrics["unreadable"]``). Besides
-    :func:`compute_metrics`, the metrics hold the expected calibration error, bootstrap 95%
-    intervals of sensitivity, specificity and
-    accuracy, and what threshold would meet each of several sensitivities on this set (see
-    :func:`calibration_report`) and, for a model with conformal quantiles, ``conformal``
-    (coverage per class and the share of "uncertain" sets, :func:`set_summary`).
+    matrix, one-vs-rest ROC AUCs) at the classifier's decisions (at ``threshold`` for a
+    one-vs-rest classifier; an arg-max one refuses a threshold with a ``ModelError``).
+    Unreadable images are skipped and listed in ``failures`` (and in ``metrics["unreadable"]``).
+    For two classes, besides :func:`compute_metrics`, the metrics hold the expected calibration
+    error, bootstrap 95% intervals of sensitivity, specificity and accuracy, and what threshold
+    would meet each of several sensitivities on this set (see :func:`calibration_report`). For a
+    model with conformal quantiles, whatever its classes, they hold ``conformal`` (coverage per
+    class and the share of "uncertain" sets, :func:`set_summary`).
 
     Examples
     --------
     >>> result = evaluate(clf, "chest_xray")                         # doctest: +SKIP
     >>> print(format_metrics(result.metrics))                        # doctest: +SKIP
     """
+    n_classes = len(classifier.class_names)
+    if n_classes > 2 and threshold is not None:
+        if not classifier.one_vs_rest:
+            raise ModelError(f"a threshold needs a positive class for a model with {n_classes} "
+                             f"classes ({', '.join(classifier.class_names)}): name one "
+                             "(positive_class=, --positive) to decide one-vs-rest, or leave "
+                             "the threshold out for the arg-max")
+        classifier = copy.copy(classifier)  # the decision at this threshold; the model shared
+        classifier.threshold = float(threshold)
     y, proba, failures = predict_set(classifier, data, labels, progress=progress)
     pos = classifier.positive_index
-    if len(classifier.class_names) > 2:  # per class, one-vs-rest; no threshold unless named
+    if n_classes > 2:  # per class, one-vs-rest; no threshold unless named
         m = compute_multiclass_metrics(y, proba, classifier.decide(proba),
                                        classifier.class_names)
         m["decision"] = classifier.decision_rule()
-        m["unreadable"] = failures
-        return Evaluation(m, y, proba, failures, pos)
-    t = classifier.threshold if threshold is None else threshold
-    m = compute_metrics(y, proba[:, pos], t, classifier.class_names, positive=pos)
-    m.update(calibration_report((y == pos).astype(int), proba[:, pos], t))
+    else:
+        t = classifier.threshold if threshold is None else threshold
+        m = compute_metrics(y, proba[:, pos], t, classifier.class_names, positive=pos)
+        m.update(calibration_report((y == pos).astype(int), proba[:, pos], t))
     conformal = classifier.info.get("conformal")
     if conformal:
         m["conformal"] = set_summary(y, proba, conformal, classifier.class_names)

@@ -56,9 +56,11 @@ def calibrate(classifier: Classifier, data: Any, rule: str = "sensitivity",
     Classifier
         With ``threshold``, ``temperature`` and ``info["calibration"]``: the rule, the set's size
         and class counts, the temperature, ECE before and after, and the metrics at the new
-        threshold with bootstrap 95% intervals; with ``"clopper-pearson"``, ``promise`` (the
-        target, confidence, lower bound and what it costs: the other class's rate with its
-        exact 95% interval); with ``conformal``, ``info["conformal"]``.
+        threshold with bootstrap 95% intervals (``class_names``: the two sides of their
+        confusion matrix; one-vs-rest, ``"NORMAL/BACTERIA"`` and ``"VIRAL"``, say); with
+        ``"clopper-pearson"``, ``promise`` (the target, confidence, lower bound and what it
+        costs: the other class's rate with its exact 95% interval); with ``conformal``,
+        ``info["conformal"]``.
 
     Raises
     ------
@@ -123,8 +125,9 @@ def calibrate(classifier: Classifier, data: Any, rule: str = "sensitivity",
         "temperature": t_fit * classifier.temperature,
         "ece_before": expected_calibration_error(truth, p),
         "ece_after": report["ece"],
+        # class_names: the matrix's two sides (one-vs-rest: the others joined, the positive)
         "metrics": {k: metrics[k] for k in ("threshold", "accuracy", "roc_auc", "sensitivity",
-                                            "specificity", "confusion_matrix")},
+                                            "specificity", "confusion_matrix", "class_names")},
         "intervals": report["intervals"],
     }
     if promise is not None:

@@ -182,11 +182,20 @@ def classifier_html(clf: Classifier) -> str:
                ("ROC AUC", "n/a" if m.get("roc_auc") is None else _fmt(m["roc_auc"]))]
         cal += [(k, _rate({**m, "intervals": c.get("intervals")}, k))
                 for k in ("sensitivity", "specificity", "accuracy")]
-        matrix = {**m, "class_names": list(clf.class_names)}
+        matrix = {**m, "class_names": m.get("class_names") or _calibration_sides(clf)}
         parts += ["<h2>Calibration (on this set; optimistic for it)</h2>", _table(cal),
                   figure_img(plot_confusion_matrix(matrix, "At the new threshold"),
                              "confusion matrix at the calibrated threshold")]
     return fragment(parts)
+
+
+def _calibration_sides(clf: Classifier) -> list[str]:
+    """The two sides of a calibration's confusion matrix saved before it named them: the
+    classes, or one-vs-rest the other classes joined and the positive class."""
+    names, pos = list(clf.class_names), clf.positive_class
+    if len(names) == 2:
+        return names
+    return ["/".join(n for n in names if n != pos), pos]
 
 
 display.register(ExplanationSet, html=explanation_set_html)

@@ -156,8 +156,9 @@ class ExplainService:
 
     # ------------------------------------------------------------------ requests
     def health(self) -> dict[str, Any]:
-        """Model name, xaixray version, methods offered, classes, threshold, input scaling and
-        whether it was guessed (``scaling_notice``)."""
+        """Model name, xaixray version, methods offered, classes, threshold, the positive class
+        and whether a model of more classes decides one-vs-rest at the threshold
+        (``one_vs_rest``), input scaling and whether it was guessed (``scaling_notice``)."""
         clf = self.classifier
         return json_ready({
             "status": "ok",
@@ -167,6 +168,8 @@ class ExplainService:
             "classes": list(clf.class_names),
             "threshold": clf.threshold,
             "positive_class": clf.positive_class,
+            # more than two classes, decided at the threshold on P(positive_class), else arg-max
+            "one_vs_rest": clf.one_vs_rest,
             "scaling": clf.preprocessing.scaling,
             "provenance": dict(clf.provenance),
             # one sentence when the input scaling was guessed, not read from the file; else null

@@ -70,9 +70,12 @@
       return;
     }
     const h = state.health;
+    const positive = h.positive_class || h.classes[h.classes.length - 1];
     const decision = h.classes.length === 2
-      ? `threshold ${fmtThreshold(h.threshold)} on P(${h.positive_class || h.classes[h.classes.length - 1]})`
-      : `${h.classes.length} classes, the most probable wins`;
+      ? `threshold ${fmtThreshold(h.threshold)} on P(${positive})`
+      : h.one_vs_rest  // Classifier.decide: the positive class at the threshold, else the arg-max of the others
+        ? `${h.classes.length} classes, ${positive} one-vs-rest at threshold ${fmtThreshold(h.threshold)} on P(${positive}), else the most probable other class`
+        : `${h.classes.length} classes, the most probable wins`;
     $("model-info").textContent = `Model ${h.model} · ${decision} · input scaling ${h.scaling}`;
     if (h.scaling_notice) {
       // the file did not say how its pixels are scaled: say so plainly, and how to state it
@@ -239,8 +242,9 @@
     const h = state.health;
     const classes = h.classes;
     const binary = classes.length === 2;
+    const thresholded = binary || Boolean(h.one_vs_rest);  // a threshold on P(positive) decides
     const positive = h.positive_class || classes[classes.length - 1];
-    const value = binary ? p.probabilities[positive] : p.probabilities[p.prediction];
+    const value = thresholded ? p.probabilities[positive] : p.probabilities[p.prediction];
     const kind = isNormal(p.prediction) ? "normal" : "pneumonia";
     show($("result-busy"), false);
     show($("result-body"), true);
@@ -249,20 +253,24 @@
     badge.className = "badge " + kind;
     $("verdict-text").textContent = `P(${p.prediction}) = ${fmt(p.probabilities[p.prediction])} · model ${p.model}`;
     $("meter-left").textContent = binary ? "← " + classes[0] : "";
-    $("meter-right").textContent = (binary ? positive : p.prediction) + " →";
+    $("meter-right").textContent = (thresholded ? positive : p.prediction) + " →";
     const meter = $("meter");
     meter.setAttribute("aria-valuenow", fmt(value));
-    meter.setAttribute("aria-label", `Probability of ${binary ? positive : p.prediction}`);
-    meter.setAttribute("aria-valuetext", `P(${binary ? positive : p.prediction}) = ${fmt(value)}` +
-      (binary ? `, threshold ${fmtThreshold(p.threshold)}` : ""));
+    meter.setAttribute("aria-label", `Probability of ${thresholded ? positive : p.prediction}`);
+    meter.setAttribute("aria-valuetext", `P(${thresholded ? positive : p.prediction}) = ${fmt(value)}` +
+      (thresholded ? `, threshold ${fmtThreshold(p.threshold)}` : ""));
     const threshold = $("meter-threshold");
-    show(threshold, binary);
+    show(threshold, thresholded);
     threshold.style.left = (100 * p.threshold) + "%";
     threshold.className = "meter-threshold" + (p.threshold > 0.8 ? " right" : p.threshold < 0.2 ? " left" : "");
     $("threshold-label").textContent = "threshold " + fmtThreshold(p.threshold);
     $("decision").textContent = binary
       ? `P(${positive}) = ${fmt(value)} is ${value >= p.threshold ? "at or above" : "below"} the decision threshold ${fmtThreshold(p.threshold)}, so the model says ${p.prediction}.`
-      : `The model says ${p.prediction}, its most probable class.`;
+      : !h.one_vs_rest
+        ? `The model says ${p.prediction}, its most probable class.`
+        : p.prediction === positive
+          ? `P(${positive}) = ${fmt(value)} is at or above the decision threshold ${fmtThreshold(p.threshold)}, so the model says ${positive}.`
+          : `P(${positive}) = ${fmt(value)} is below the decision threshold ${fmtThreshold(p.threshold)}, so the model says ${p.prediction}, the most probable of the other classes.`;
     const set = $("prediction-set");
     show(set, Boolean(p.prediction_set));
     if (p.prediction_set) {
