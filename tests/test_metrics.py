@@ -389,7 +389,7 @@ def test_faithfulness_summary_gives_plain_verdicts(region_classifier, region_ima
     assert f["methods"]["border"]["border_share"] == pytest.approx(1.0)
     assert any("outer border" in w for w in f["methods"]["border"]["warnings"])
     curves = true["curves"]
-    assert len(curves["fractions"]) == len(curves["deletion"]) == 26
+    assert len(curves["fractions"]) == len(curves["deletion"]) == 9  # REPORT_STEPS + 1
     assert curves["deletion_random"] == inverse["curves"]["deletion_random"]
     assert f["notes"] == []  # blurring lowers this class's score, as expected
     # the other class: blurring raises it, and the summary says so
