@@ -3,7 +3,8 @@
 Usage::
 
     python benchmarks/folder_speed.py [--folder DIR] [--n 624] [--all-methods 100]
-                                      [--model default] [--out benchmarks/results]
+                                      [--model default] [--runs faithfulness,plain,all-methods]
+                                      [--out benchmarks/results]
 
 The official test split has 624 X-rays of about 1,000 to 2,900 px a side; the shared copies
 are 224 to 256 px. So the folder is built once (``--folder``, default
@@ -90,6 +91,8 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=624)
     parser.add_argument("--all-methods", type=int, default=100)
     parser.add_argument("--model", default="default")
+    parser.add_argument("--runs", default="faithfulness,plain,all-methods",
+                        help="which of the three runs (1, 2, 3 above) to make")
     parser.add_argument("--out", type=Path, default=HERE / "results")
     args = parser.parse_args()
 
@@ -99,13 +102,18 @@ def main() -> None:
     runs = {}
     with tempfile.TemporaryDirectory() as tmp:
         inputs = [str(p) for p in paths]
-        runs[f"gradcam, {len(paths)} images"] = run(args.model, inputs, Path(tmp) / "a",
-                                                    "--methods", "gradcam")
-        runs[f"gradcam, {len(paths)} images, --no-faithfulness"] = run(
-            args.model, inputs, Path(tmp) / "b", "--methods", "gradcam", "--no-faithfulness")
+        wanted = set(args.runs.split(","))
+        if "faithfulness" in wanted:
+            runs[f"gradcam, {len(paths)} images"] = run(args.model, inputs, Path(tmp) / "a",
+                                                        "--methods", "gradcam")
+        if "plain" in wanted:
+            runs[f"gradcam, {len(paths)} images, --no-faithfulness"] = run(
+                args.model, inputs, Path(tmp) / "b", "--methods", "gradcam",
+                "--no-faithfulness")
         k = min(args.all_methods, len(paths))
-        runs[f"gradcam,lime,shap, {k} images"] = run(
-            args.model, inputs[:k], Path(tmp) / "c", "--methods", "gradcam,lime,shap")
+        if "all-methods" in wanted:
+            runs[f"gradcam,lime,shap, {k} images"] = run(
+                args.model, inputs[:k], Path(tmp) / "c", "--methods", "gradcam,lime,shap")
         shutil.rmtree(tmp, ignore_errors=True)
     print(f"{'run':<48}{'seconds':>9}{'images/s':>10}")
     for name, r in runs.items():
