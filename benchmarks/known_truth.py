@@ -5,7 +5,7 @@ Usage::
     python benchmarks/known_truth.py [--data ../shared/data/chest_xray] [--archs compact_cnn]
                                      [--variants lesion,shortcut] [--n-train 600] [--n-test 60]
                                      [--size 128] [--epochs 8] [--methods gradcam,lime,shap]
-                                     [--copies 1] [--contrast 0.3]
+                                     [--copies 1] [--contrast 0.3] [--layer-sweep]
                                      [--out benchmarks/results/known_truth] [--reuse]
 
 For each variant of :func:`xaixray.data.make_implants` (``lesion``: a soft opacity in a lung
@@ -29,7 +29,9 @@ field against a ring-shaped control of the same area and added intensity; ``shor
    the positives; shortcut: every image, whose marker is the evidence either way).
 
 The test images are written with ``NAME_mask.png`` beside them, so ``xaixray audit MODEL DIR``
-works on them from the shell. Prints a table and writes ``known_truth.json``.
+works on them from the shell. ``--layer-sweep`` adds Layer-CAM at every convolutional layer
+(``layercam@LAYER``): a CAM is as fine as its layer's feature map. Prints a table and writes
+``known_truth.json``.
 """
 
 from __future__ import annotations
@@ -83,6 +85,24 @@ def reliance(clf: xaixray.Classifier, images: np.ndarray, masks: np.ndarray) -> 
     return [bool(a < t or (b - a) >= 0.9 * (b - t)) for b, a in zip(before, after)]
 
 
+def layer_sweep(clf: xaixray.Classifier, images: list, masks: list) -> dict[str, dict]:
+    """Layer-CAM at every layer with a kernel and a 4-D output: ``{"layercam@LAYER": scores}``."""
+    from xaixray.explainers.cams import LayerCAM
+
+    layers = [la.name for la in clf.model.layers
+              if hasattr(la, "kernel") and len(la.output.shape) == 4]
+    out = {}
+    for name in layers:
+        maps = [e.heatmap for e in LayerCAM(clf, layer=name).explain_prepared_many(
+            images, [None] * len(images))]
+        found = [localization(h, m, tolerance=2) for h, m in zip(maps, masks)]
+        side = clf.model.get_layer(name).output.shape[1]
+        out[f"layercam@{name} ({side}x{side})"] = {
+            key: [f[key] for f in found]
+            for key in ("pointing_game", "relevance_mass", "top_area_iou")}
+    return out
+
+
 def run_one(arch: str, variant: str, train_x: list, test_x: list, args: argparse.Namespace,
             ) -> dict:
     start = time.perf_counter()
@@ -128,6 +148,8 @@ def run_one(arch: str, variant: str, train_x: list, test_x: list, args: argparse
                 loc = localization(e.heatmap, test.masks[i], tolerance=2)
                 for key in per_method[m]:
                     per_method[m][key].append(loc[key])
+    if args.layer_sweep:  # Layer-CAM at each convolutional layer: how fine must a CAM be?
+        per_method.update(layer_sweep(clf, prepared, [test.masks[i] for i in scored]))
     methods = {m: {key: (float(np.mean([v for v in vals if v is not None]))
                          if any(v is not None for v in vals) else None)
                    for key, vals in d.items()} | {"n": len(d["pointing_game"])}
@@ -154,6 +176,8 @@ def main() -> None:
     ap.add_argument("--epochs", type=int, default=8)
     ap.add_argument("--methods", default="gradcam,gradcam++,lime,shap")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--layer-sweep", action="store_true",
+                    help="also score Layer-CAM at every convolutional layer")
     ap.add_argument("--copies", type=int, default=1,
                     help="implants per training X-ray (each with its own label)")
     ap.add_argument("--contrast", type=float, default=CONTRAST,
@@ -173,12 +197,12 @@ def main() -> None:
             r = rows[-1]
             print(f"  accuracy {r['accuracy']:.3f}, reliance {_f(r['reliance_share'])} on "
                   f"{r['n_positives_correct']} positives, {r['seconds']:.0f} s", flush=True)
-    print(f"\n{'variant':<10}{'arch':<15}{'acc':>6}{'reliance':>10}{'method':>12}{'n':>5}"
+    print(f"\n{'variant':<10}{'arch':<15}{'acc':>6}{'reliance':>10}{'method':>34}{'n':>5}"
           f"{'pointing':>10}{'mass':>7}{'IoU':>7}")
     for r in rows:
         for m, s in r["methods"].items():
             rel = "–" if r["reliance_share"] is None else f"{r['reliance_share']:.2f}"
-            print(f"{r['variant']:<10}{r['arch']:<15}{r['accuracy']:>6.2f}{rel:>10}{m:>12}"
+            print(f"{r['variant']:<10}{r['arch']:<15}{r['accuracy']:>6.2f}{rel:>10}{m:>34}"
                   f"{s['n']:>5}{_f(s['pointing_game']):>10}{_f(s['relevance_mass']):>7}"
                   f"{_f(s['top_area_iou']):>7}")
     path = args.out / "known_truth.json"
