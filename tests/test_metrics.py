@@ -428,6 +428,37 @@ def test_a_block_of_images_gives_the_curves_of_each_image_alone(region_classifie
     np.testing.assert_allclose(c["true"]["deletion"].scores[[0, -1]], [intact, gone], atol=1e-4)
     np.testing.assert_allclose(c["true"]["insertion"].scores[[0, -1]], [gone, intact],
                                atol=1e-4)
+    # the same, scored a few images at a time (bounded memory)
+    from xaixray.metrics import perturbation as perturbation_module
+
+    small = pytest.MonkeyPatch()
+    small.setattr(perturbation_module, "MAX_ROWS", 5)
+    try:
+        bounded = perturbation_curves_many(region_classifier, items, steps=6, score="logit",
+                                           n_random=2, seed=3)
+    finally:
+        small.undo()
+    for found, alone in zip(bounded, perturbation_curves_many(
+            region_classifier, items, steps=6, score="logit", n_random=2, seed=3)):
+        for name in found:
+            np.testing.assert_allclose(found[name]["insertion"].scores,
+                                       alone[name]["insertion"].scores, atol=1e-4)
+    # and by hand: every step's image built from the cell ranks, scored one by one
+    from xaixray.metrics.perturbation import cell_ids, cell_ranks
+
+    cells, n = cell_ids((SIZE, SIZE), 8)
+    rank = cell_ranks(true_map(), cells, n, seed=0)[cells]
+    removed = removed_image(region_image)
+    counts = np.rint(np.linspace(0, 1, 5) * n)
+    curve = perturbation_curves(region_classifier, region_image, {"true": true_map()}, 1,
+                                steps=4, grid=8, score="logit")["true"]
+    for kind in ("deletion", "insertion"):
+        expected = []
+        for c in counts:
+            kept = rank >= c if kind == "deletion" else rank < c
+            x = np.where(kept[..., None], region_image, removed)
+            expected.append(region_classifier.predict_log_odds_prepared(x[None])[0, 1])
+        np.testing.assert_allclose(curve[kind].scores, expected, atol=1e-4)
     results = [region_result(region_classifier, region_image, {"true": true_map()}, 1),
                region_result(region_classifier, other, {"true": true_map()}, 0)]
     many = faithfulness_many(region_classifier, results, steps=6)

@@ -45,17 +45,20 @@ import numpy as np
 
 from ..anatomy import Box
 from ..classifier import Classifier
-from ..errors import ExplainerError
+from ..errors import ExplainerError, about_input
 from ..explainers import PreparedImage, Target
 from ..imaging import ImageLike
 from .imputation import NOISE, impute
-from .inputs import all_class_scores, crop_box_of, map_on_grid, model_frame, target_index
+from .inputs import SCORES, all_class_scores, crop_box_of, map_on_grid, model_frame, target_index
 
 KINDS = ("deletion", "insertion")
 STEPS = 25
 GRID = 16
 BLUR_SIGMA = 0.1
 N_RANDOM = 3
+MAX_ROWS = 1024
+"""At most this many curve images (plus one image's worth) are held before they are scored:
+1024 at 224 x 224 x 3 is 600 MB of float32."""
 REMOVALS = {
     "blur": "removed pixels take their value in a Gaussian-blurred copy of the image "
             "(sigma = blur_sigma x the shorter side)",
@@ -224,7 +227,9 @@ def _auc(fractions: np.ndarray, scores: np.ndarray) -> float:
     return float(trapezoid(scores, fractions))
 
 
-def _check(kinds: tuple[str, ...], n_random: int) -> None:
+def _check(kinds: tuple[str, ...], n_random: int, score: str) -> None:
+    if score not in SCORES:
+        raise ExplainerError(f"unknown score {score!r}; use {' or '.join(SCORES)}")
     bad = [k for k in kinds if k not in KINDS]
     if bad or not kinds:
         raise ExplainerError(f"unknown curve kind {bad}; use deletion and/or insertion")
@@ -360,29 +365,42 @@ def perturbation_curves_many(
                               tuple[Box, tuple[int, int]] | None]], *,
         kinds: tuple[str, ...] = KINDS, steps: int = STEPS, removal: str = "blur",
         blur_sigma: float = BLUR_SIGMA, grid: int | None = GRID, score: str = "probability",
-        n_random: int = N_RANDOM, seed: int = 0, batch_size: int = 64
-        ) -> list[dict[str, dict[str, Curve]]]:
+        n_random: int = N_RANDOM, seed: int = 0, batch_size: int = 64,
+        sources: Sequence[str] | None = None) -> list[dict[str, dict[str, Curve]]]:
     """:func:`perturbation_curves` of several images, scored together in shared batches.
 
     ``items`` holds one ``(image, heatmaps, target, crop)`` per image (``crop`` may be
     ``None``); the other parameters are those of :func:`perturbation_curves`, the same for
-    every image. The curves are the same as image by image: only the batching differs (one
-    trip through the model for the whole block, so the last, partly filled batch of each image
-    is not paid again and again).
+    every image; ``sources`` names each item in an unexpected error (default: a
+    :class:`~xaixray.explainers.PreparedImage`'s source). The curves are the same as image
+    by image: only the batching differs (the images of several curve jobs go through the
+    model together, up to :data:`MAX_ROWS` model-frame images at a time, so the last, partly
+    filled batch of each image is not paid again and again and memory stays bounded).
     """
-    _check(kinds, n_random)
-    jobs = [_curve_job(classifier, image, heatmaps, target, kinds, steps, removal, blur_sigma,
-                       grid, score, n_random, seed, crop)
-            for image, heatmaps, target, crop in items]
-    if not jobs:
-        return []
-    scores = all_class_scores(classifier, np.concatenate([j.batch for j in jobs]), score,
-                              batch_size)
-    out, at = [], 0
-    for job in jobs:
-        n = len(job.batch)
-        out.append(_curves(job, scores[at:at + n, job.target]))
-        at += n
+    _check(kinds, n_random, score)
+    out: list[dict[str, dict[str, Curve]]] = []
+    pending: list[_CurveJob] = []
+
+    def flush() -> None:  # score the pending jobs in one call, then let their images go
+        scores = all_class_scores(classifier, np.concatenate([j.batch for j in pending]),
+                                  score, batch_size)
+        at = 0
+        for job in pending:
+            n = len(job.batch)
+            out.append(_curves(job, scores[at:at + n, job.target]))
+            at += n
+        pending.clear()
+
+    for k, (image, heatmaps, target, crop) in enumerate(items):
+        source = (sources[k] if sources is not None
+                  else image.source if isinstance(image, PreparedImage) else f"image {k + 1}")
+        with about_input(source):
+            pending.append(_curve_job(classifier, image, heatmaps, target, kinds, steps,
+                                      removal, blur_sigma, grid, score, n_random, seed, crop))
+        if sum(len(j.batch) for j in pending) >= MAX_ROWS:
+            flush()
+    if pending:
+        flush()
     return out
 
 

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from ..classifier import Classifier
+from ..errors import about_input
 from ..explainers import ExplanationSet
 from .perturbation import BLUR_SIGMA, GRID, N_RANDOM, perturbation_curves_many
 from .shortcuts import BAND, body_mask, shortcut_shares, shortcut_warnings
@@ -104,10 +105,11 @@ def faithfulness_many(classifier: Classifier, results: Sequence[ExplanationSet],
         explanations = _explanations(result)
         if not explanations:
             continue
-        box = result.box if result.box is not None else classifier.preprocessing.crop_box(
-            result.image)
-        crop = None if box is None else (box, result.image.shape[:2])
-        prepared = classifier.preprocessing.prepare([result.image], [box])[0]
+        with about_input(result.source):
+            box = result.box if result.box is not None else classifier.preprocessing.crop_box(
+                result.image)
+            crop = None if box is None else (box, result.image.shape[:2])
+            prepared = classifier.preprocessing.prepare([result.image], [box])[0]
         by_target: dict[int, list[str]] = {}
         for m, e in explanations.items():
             by_target.setdefault(e.target, []).append(m)
@@ -117,22 +119,24 @@ def faithfulness_many(classifier: Classifier, results: Sequence[ExplanationSet],
                           crop))
     curves = perturbation_curves_many(classifier, items, steps=steps, grid=grid,
                                       removal=removal, blur_sigma=blur_sigma, score=score,
-                                      n_random=n_random, seed=seed)
+                                      n_random=n_random, seed=seed,
+                                      sources=[results[k].source for k, _, _ in jobs])
     outs: list[dict[str, Any]] = [{"settings": dict(settings), "methods": {}, "notes": []}
                                   for _ in results]
     bodies: dict[int, np.ndarray] = {}
     for (k, target, methods), found in zip(jobs, curves):
         result, out = results[k], outs[k]
-        if k not in bodies:
-            bodies[k] = body_mask(result.image)
-        first = found[methods[0]]["deletion"]
-        if first.scores[-1] >= first.scores[0]:
-            out["notes"].append(_blur_note(classifier.class_names[target], first, score))
-        for m in methods:
-            e = result.explanations[m]
-            shares = shortcut_shares(e.heatmap, result.image, band, bodies[k])
-            out["methods"][m] = _method_entry(e, found[m]["deletion"], found[m]["insertion"],
-                                              shares, _title(m))
+        with about_input(result.source):
+            if k not in bodies:
+                bodies[k] = body_mask(result.image)
+            first = found[methods[0]]["deletion"]
+            if first.scores[-1] >= first.scores[0]:
+                out["notes"].append(_blur_note(classifier.class_names[target], first, score))
+            for m in methods:
+                e = result.explanations[m]
+                shares = shortcut_shares(e.heatmap, result.image, band, bodies[k])
+                out["methods"][m] = _method_entry(e, found[m]["deletion"],
+                                                  found[m]["insertion"], shares, _title(m))
     seconds = (time.perf_counter() - start) / max(len(results), 1)
     for k, out in enumerate(outs):
         if out["methods"] or _explanations(results[k]):
