@@ -115,3 +115,17 @@ def test_unwritable_output_is_one_line(tiny_model_path, inputs, tmp_path, capsys
                  "--out", str(blocker / "reports")])
     err = capsys.readouterr().err
     assert code == 1 and "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_shap_masker_reaches_shap_and_a_bad_one_is_one_line(tiny_model_path, inputs, tmp_path,
+                                                            capsys):
+    good, _ = inputs
+    out = tmp_path / "masker"
+    base = ["explain", str(tiny_model_path), str(good[0]), "--methods", "shap",
+            "--max-evals", "40", "--no-faithfulness"]
+    assert main([*base, "--out", str(out), "--shap-masker", "inpaint_telea"]) == 0
+    report = json.loads((out / "chest0" / "report.json").read_text())
+    assert report["methods"]["shap"]["params"]["masker"] == "inpaint_telea"
+    assert main([*base, "--out", str(tmp_path / "bad"), "--shap-masker", "paint"]) == 1
+    err = capsys.readouterr().err.strip()
+    assert "unknown SHAP masker 'paint'" in err and "\n" not in err

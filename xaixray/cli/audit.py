@@ -8,10 +8,12 @@ from pathlib import Path
 from .common import (
     add_model_overrides,
     add_sample_counts,
+    add_shap_masker,
     default_methods,
     methods_help,
     model_arg,
     positive_int,
+    shap_params,
 )
 from .explain import methods_arg
 
@@ -48,6 +50,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="how deletion and insertion remove pixels: blur (default) or road "
                         "(noisy linear imputation, Rong et al. 2022; slower)")
     add_sample_counts(p)
+    add_shap_masker(p)
     p.add_argument("--out", type=Path, default=Path("xaixray-audit"), metavar="DIR",
                    help="output folder (default: xaixray-audit)")
     p.add_argument("--overwrite", action="store_true",
@@ -80,7 +83,8 @@ def run(args: argparse.Namespace) -> int:
                    seed=args.seed, randomization_n=args.randomization_n,
                    randomization_steps=args.randomization_steps,
                    progress=sys.stderr.isatty(), num_samples=args.num_samples,
-                   max_evals=args.max_evals, removal=args.removal)
+                   max_evals=args.max_evals, removal=args.removal,
+                   params=shap_params(args))
     files = result.write(args.out, overwrite=True)
     print(files["markdown"].read_text(encoding="utf-8").split("## Correct predictions")[0].rstrip())
     print(f"\nwrote {files['json']}, {files['markdown'].name} and {files['html'].name}")

@@ -56,6 +56,20 @@ def add_sample_counts(p: argparse.ArgumentParser) -> None:
                    help=f"SHAP: model evaluations per explanation (default: {SHAP_EVALS})")
 
 
+def add_shap_masker(p: argparse.ArgumentParser) -> None:
+    """``--shap-masker``: how SHAP fills what it hides."""
+    p.add_argument("--shap-masker", metavar="MASKER",
+                   help="SHAP: blur (default), blur(k,k) or inpaint_telea/inpaint_ns, which "
+                        "suits images with large flat regions such as phantoms "
+                        "(docs/faithfulness.md)")
+
+
+def shap_params(args: argparse.Namespace) -> dict | None:
+    """``params=`` for the library call from ``--shap-masker`` (``None`` when not given)."""
+    masker = getattr(args, "shap_masker", None)
+    return None if masker is None else {"shap": {"masker": masker}}
+
+
 def existing_path(text: str) -> Path:
     """argparse type: a path that exists."""
     p = Path(text)

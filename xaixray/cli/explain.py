@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import argparse
 
-from .common import add_model_overrides, add_sample_counts, default_methods, methods_help
+from .common import (
+    add_model_overrides,
+    add_sample_counts,
+    add_shap_masker,
+    default_methods,
+    methods_help,
+    shap_params,
+)
 
 
 def methods_arg(text: str) -> list[str]:
@@ -52,6 +59,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=0,
                    help="seed for the methods that sample (LIME, SHAP, RISE; default: 0)")
     add_sample_counts(p)
+    add_shap_masker(p)
     p.add_argument("--anonymize", action="store_true",
                    help="leave paths and file names out of every file written: images are "
                         "named by a hash of their pixels (messages here still name them)")
@@ -96,6 +104,7 @@ def run(args: argparse.Namespace) -> int:
         overwrite=args.overwrite, progress=sys.stderr.isatty(),
         on_message=lambda msg: tqdm.write(f"xaixray explain: {msg}", file=sys.stderr),
         num_samples=args.num_samples, max_evals=args.max_evals, layer=args.layer,
+        params=shap_params(args),
         shard=args.shard, resume=args.resume, anonymize=args.anonymize,
         **({} if args.faithfulness is None else {"faithfulness": args.faithfulness}))
     failures = problems + result.failures
