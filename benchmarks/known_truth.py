@@ -5,7 +5,7 @@ Usage::
     python benchmarks/known_truth.py [--data ../shared/data/chest_xray] [--archs compact_cnn]
                                      [--variants lesion,shortcut] [--n-train 600] [--n-test 60]
                                      [--size 128] [--epochs 8] [--methods gradcam,lime,shap]
-                                     [--copies 1] [--contrast 0.3] [--layer-sweep]
+                                     [--copies 1] [--contrast 0.3] [--loss LOSS] [--layer-sweep]
                                      [--out benchmarks/results/known_truth] [--reuse]
 
 For each variant of :func:`xaixray.data.make_implants` (``lesion``: a soft opacity in a lung
@@ -120,7 +120,7 @@ def run_one(arch: str, variant: str, train_x: list, test_x: list, args: argparse
         clf, history = xaixray.Classifier.load(saved), {}
     else:
         clf = xaixray.build(arch, input_size=(args.size, args.size), channels=1, crop="none",
-                            weights=None, seed=args.seed)
+                            weights=None, seed=args.seed, loss=args.loss)
         history = xaixray.train(clf, (train.images, train.labels),
                                 validation=(test.images, test.labels), epochs=args.epochs,
                                 augment=False, batch_size=32, seed=args.seed,
@@ -154,7 +154,7 @@ def run_one(arch: str, variant: str, train_x: list, test_x: list, args: argparse
                          if any(v is not None for v in vals) else None)
                    for key, vals in d.items()} | {"n": len(d["pointing_game"])}
                for m, d in per_method.items()}
-    return {"arch": arch, "variant": variant, "accuracy": accuracy,
+    return {"arch": arch, "variant": variant, "accuracy": accuracy, "loss": args.loss,
             "n_train": len(train.labels), "contrast": args.contrast,
             "epochs_run": len(history.get("loss", [])), "n_test": len(test.labels),
             "train_accuracy": (history.get("accuracy") or [None])[-1],
@@ -182,6 +182,8 @@ def main() -> None:
                     help="implants per training X-ray (each with its own label)")
     ap.add_argument("--contrast", type=float, default=CONTRAST,
                     help="peak added brightness of a lesion, on [0, 1]")
+    ap.add_argument("--loss", choices=("focal", "binary_crossentropy"),
+                    help="train with this loss instead of the architecture's own")
     ap.add_argument("--reuse", action="store_true",
                     help="load the models an earlier run saved in --out instead of training")
     ap.add_argument("--out", type=Path,

@@ -56,3 +56,56 @@ def test_written_implants_pair_every_image_with_its_mask(bases, tmp_path):
                                "PNEUMONIA": int((ph.labels == 1).sum())}
     with pytest.raises(DataError, match="variant"):
         make_implants(bases, 64, "tattoo")
+
+
+def _labelled_folder(bases: list[np.ndarray], root) -> None:
+    import cv2
+
+    for i, im in enumerate(bases):
+        folder = root / ("NORMAL" if i < 8 else "PNEUMONIA")
+        folder.mkdir(parents=True, exist_ok=True)
+        cv2.imwrite(str(folder / f"x{i}.png"), im if i < 8 else np.full_like(im, 255))
+    # a mask beside a NORMAL X-ray is never an X-ray to implant into
+    cv2.imwrite(str(root / "NORMAL" / "x0_mask.png"), np.full_like(bases[0], 255))
+
+
+def test_implants_from_a_folder_use_its_normal_xrays_only(bases, tmp_path):
+    from xaixray.data import implants_from_folder
+
+    _labelled_folder(bases, tmp_path)
+    ph = implants_from_folder(tmp_path, 50, 64, "lesion", seed=3)
+    assert len(ph) == 8  # the 8 NORMAL files, not the 4 white PNEUMONIA ones, not the mask
+    assert ph.images.mean(axis=(1, 2)).max() < 200
+    assert ph.kind == "implant" and str(tmp_path) in ph.description
+    again = implants_from_folder(tmp_path, 50, 64, "lesion", seed=3)
+    np.testing.assert_array_equal(ph.images, again.images)
+    import cv2
+
+    for name in ("NORMAL", "PNEUMONIA"):
+        (tmp_path / "few" / name).mkdir(parents=True)
+        cv2.imwrite(str(tmp_path / "few" / name / "one.png"), bases[0])
+    with pytest.raises(DataError, match="few: implants need at least 2 NORMAL X-rays, found 1"):
+        implants_from_folder(tmp_path / "few", 4)
+
+
+def test_audit_implants_scores_the_maps_against_the_implant_masks(bases, tiny_model_path,
+                                                                 tmp_path, capsys):
+    import json
+
+    from xaixray.cli import main
+
+    _labelled_folder(bases, tmp_path / "set")
+    out = tmp_path / "out"
+    assert main(["audit", str(tiny_model_path), str(tmp_path / "set"), "--implants", "8",
+                 "--implant-variant", "shortcut", "--methods", "gradcam",
+                 "--randomization-n", "0", "--out", str(out)]) == 0
+    assert "shortcut implants in NORMAL X-rays" in capsys.readouterr().out
+    audit = json.loads((out / "audit.json").read_text())
+    assert len(audit["images"]) == 8
+    assert all(row["source"].startswith("implant-") for row in audit["images"])
+    # every shortcut implant has its marker as mask, in both classes
+    assert audit["masks"]["images_with_masks"] == 8
+    assert main(["audit", str(tiny_model_path), str(tmp_path / "set"), "--implants", "4",
+                 "--phantoms", "4", "--out", str(tmp_path / "x")]) == 1
+    err = capsys.readouterr().err
+    assert "--phantoms or --implants" in err and err.count("\n") == 1

@@ -10,7 +10,7 @@ from .folders import (
     relabel,
     split_by_patient,
 )
-from .implants import make_implants, write_implants
+from .implants import implants_from_folder, make_implants, write_implants
 from .inputs import FolderFiles, find_mask, is_mask_name, list_folder, orphan_note, split_masks
 from .pipeline import decode_images, load_arrays, make_dataset
 from .synthetic import Phantoms, make_phantoms, make_subtype_phantoms, write_subtype_folder
@@ -24,6 +24,7 @@ __all__ = [
     "decode_images",
     "find_mask",
     "folder_classes",
+    "implants_from_folder",
     "is_mask_name",
     "list_folder",
     "load_arrays",

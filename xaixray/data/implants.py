@@ -92,7 +92,48 @@ def make_implants(xrays: Sequence[np.ndarray], size: int = 128, variant: str = "
             added, masks[i] = _marker(size, bool(labels[i]))
             base = np.where(masks[i], 0.0, base)  # the marker is burned in: it replaces pixels
         images[i] = np.clip((base + added) * 255.0, 0, 255).round().astype(np.uint8)
-    return Phantoms(images, labels, masks)
+    return Phantoms(images, labels, masks, kind="implant",
+                    description=f"{n} {variant} implants in real X-rays ({size} px, "
+                                f"contrast {contrast:g}, seed {seed})")
+
+
+def implants_from_folder(root: str | os.PathLike, n: int, size: int = 128,
+                         variant: str = "lesion", seed: int = 0, contrast: float = CONTRAST,
+                         split: str | None = "test") -> Phantoms:
+    """Implants (:func:`make_implants`) into ``n`` NORMAL X-rays of a labelled folder.
+
+    Parameters
+    ----------
+    root
+        A labelled folder (:func:`~xaixray.data.load_folder`: class folders, or a dataset root
+        whose ``split`` is read). Only its NORMAL images are used, ``n`` of them drawn with
+        ``seed``; mask files beside them are never read as X-rays.
+    n, size, variant, seed, contrast
+        As in :func:`make_implants`.
+    split
+        The split of a dataset root.
+
+    Returns
+    -------
+    Phantoms
+        Its ``description`` names the folder, for the audit.
+    """
+    from ..imaging import load_image
+    from .folders import load_folder
+
+    if n < 2:
+        raise DataError(f"implants need at least 2 X-rays, got {n}")
+    images = load_folder(root, split=split)
+    normal = [p for p, label in zip(images.paths, images.labels) if label == 0]
+    if len(normal) < 2:
+        raise DataError(f"{root}: implants need at least 2 NORMAL X-rays, found {len(normal)}")
+    rng = np.random.default_rng(seed)
+    chosen = sorted(rng.choice(len(normal), size=min(n, len(normal)), replace=False))
+    implants = make_implants([load_image(normal[i]) for i in chosen], size, variant, seed=seed,
+                             contrast=contrast)
+    implants.description = (f"{len(chosen)} {variant} implants in NORMAL X-rays of {root} "
+                            f"({size} px, contrast {contrast:g}, seed {seed})")
+    return implants
 
 
 def _lesion(base: np.ndarray, positive: bool, rng: np.random.Generator,

@@ -26,11 +26,17 @@ class Phantoms:
         :data:`~xaixray.labels.CLASS_NAMES`).
     masks
         ``bool`` ``(n, size, size)``: the opacities (all False for NORMAL).
+    kind
+        What the images are, for their names in reports (``phantom-0003-PNEUMONIA``).
+    description
+        Where they came from, for the audit's ``data`` line.
     """
 
     images: np.ndarray
     labels: np.ndarray
     masks: np.ndarray
+    kind: str = "phantom"
+    description: str = ""
 
     def __len__(self) -> int:
         return len(self.labels)

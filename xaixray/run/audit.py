@@ -296,14 +296,14 @@ def _sample(classifier: Classifier, data: Any, n: int, phantoms: int | None, see
         name = f"{phantoms} phantoms ({max(64, side)} px, seed {seed})"
     elif data is None:
         raise DataError("give a labelled folder, or --phantoms N")
-    else:
-        name = str(data)
+    elif isinstance(data, Phantoms):
+        name = data.description or f"{len(data)} {data.kind}s"
     if isinstance(data, Phantoms):  # labels index CLASS_NAMES; the model's order may differ
         index = _stratified(data.labels, n, seed)
         labels = relabel(data.labels, CLASS_NAMES, classifier.class_names)
         return ([data.images[i] for i in index], labels[index],
                 [data.masks[i] for i in index],
-                [f"phantom-{i:04d}-{CLASS_NAMES[data.labels[i]]}" for i in index], name, [])
+                [f"{data.kind}-{i:04d}-{CLASS_NAMES[data.labels[i]]}" for i in index], name, [])
     if not isinstance(data, ImageSet):
         # NAME_mask.png files are masks, never images
         data = load_folder(data, split="test", class_names=folder_classes(classifier.class_names))
