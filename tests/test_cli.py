@@ -192,3 +192,18 @@ def test_sample_count_defaults_are_the_methods_own():
 
     assert default(LIME, "num_samples") == LIME_SAMPLES
     assert default(SHAP, "max_evals") == SHAP_EVALS
+
+
+def test_a_broken_pipe_that_is_not_stdout_is_a_one_line_error(monkeypatch, capsys):
+    # a socket or a child's pipe that breaks inside a command is an error to report, not a
+    # reader that went away
+    import xaixray.cli.models as models
+
+    def broken(args):
+        raise BrokenPipeError(32, "Broken pipe")
+
+    monkeypatch.setattr(models, "run", broken)
+    assert main(["models"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("xaixray models: error:") and "Broken pipe" in err
+    assert err.count("\n") == 1

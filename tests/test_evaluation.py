@@ -89,3 +89,12 @@ def test_evaluate_classifier_on_phantom_folder(tiny_classifier, phantom_folder):
     m = result.metrics
     assert len(result.y_true) == len(result.p_positive) == 12 and not result.failures
     assert m["n"] == 12 and sum(map(sum, m["confusion_matrix"])) == 12
+
+
+@pytest.mark.parametrize("threshold", [0.0, 1.0, 1.5, -0.2])
+def test_evaluate_refuses_a_threshold_outside_the_open_unit_interval(tiny_classifier,
+                                                                    phantom_folder, threshold):
+    from xaixray import ModelError
+
+    with pytest.raises(ModelError, match=r"threshold must be in \(0, 1\)"):
+        evaluate(tiny_classifier, phantom_folder, threshold=threshold)

@@ -98,6 +98,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
 
 
+def _stdout_closed() -> bool:
+    """Whether standard output is a pipe whose reader has gone (and not, say, a socket of the
+    web app that broke)."""
+    import select
+
+    try:
+        poll = select.poll()
+        poll.register(sys.stdout.fileno(), select.POLLOUT)
+        return any(event & select.POLLERR for _, event in poll.poll(0))
+    except (OSError, ValueError, AttributeError):  # no descriptor: not a pipe
+        return False
+
+
 def _run(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -113,13 +126,13 @@ def _run(argv: Sequence[str] | None) -> int:
     except KeyboardInterrupt:
         print(f"xaixray {command}: interrupted", file=sys.stderr)
         return 130
-    except BrokenPipeError:  # the reader went away: nothing to say, and no one to say it to
-        raise
     except XaixrayError as exc:
         _traceback(debug)
         print(f"xaixray {command}: error: {exc}", file=sys.stderr)
         return 1
     except OSError as exc:  # an output that cannot be written, a disk that is full
+        if isinstance(exc, BrokenPipeError) and _stdout_closed():
+            raise  # the reader went away: nothing to say, and no one to say it to
         _traceback(debug)
         where = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
         print(f"xaixray {command}: error: {where}{exc.strerror or exc}", file=sys.stderr)

@@ -126,6 +126,8 @@ def evaluate(classifier: Classifier, data: Any, labels: Sequence[int] | None = N
     >>> print(format_metrics(result.metrics))                        # doctest: +SKIP
     """
     n_classes = len(classifier.class_names)
+    if threshold is not None and not 0.0 < float(threshold) < 1.0:
+        raise ModelError(f"threshold must be in (0, 1), got {threshold}")
     if n_classes > 2 and threshold is not None:
         if not classifier.one_vs_rest:
             raise ModelError(f"a threshold needs a positive class for a model with {n_classes} "
