@@ -33,6 +33,15 @@ def test_lung_box_holds_both_lungs_of_an_off_centre_body(rng):
     assert left >= BODY[2] - 0.06 * W and right <= BODY[3] + 0.06 * W
 
 
+def test_lung_box_of_a_large_film_is_the_small_films_box_scaled(rng):
+    # a film of thousands of pixels is area-averaged before the search (anatomy.PRESHRINK):
+    # the box must be the one of the same X-ray at its small size, in the large film's pixels
+    small = off_centre_xray(rng)
+    large = np.kron(small, np.ones((6, 6), np.uint8))  # 1800 x 3000
+    expected = np.array(lung_box(small)) * 6
+    assert np.abs(np.array(lung_box(large)) - expected).max() <= 0.01 * 3000
+
+
 def test_lung_box_of_a_flat_image_is_the_whole_image():
     assert lung_box(np.full((50, 80), 128, np.uint8)) == (0, 50, 0, 80)
 
