@@ -61,6 +61,7 @@ def train(
     verbose: int | str = "auto",
     callbacks: list | None = None,
     sensitivity: float | None = None,
+    precise_bn: bool = False,
 ) -> dict:
     """Train ``classifier`` in place and return the Keras history (``dict`` of lists).
 
@@ -97,6 +98,12 @@ def train(
         With validation data, set ``classifier.threshold`` to the highest threshold whose
         validation sensitivity is at least this (a rule fixed before seeing test data), and record
         the rule and the validation metrics at that threshold. ``None`` keeps the threshold.
+    precise_bn
+        After training, replace every trainable BatchNorm layer's moving statistics by their
+        average over one pass of the (un-augmented, shuffled) training images, computed with the
+        final weights (:func:`xaixray.models.batchnorm.recalibrate_batchnorm`). Use it when a
+        short run scores well on training batches but not at inference: the moving averages
+        have not caught up with the weights. Runs before the validation threshold is chosen.
     """
     import keras
 
@@ -153,6 +160,12 @@ def train(
         "images_per_second": round(len(y_train) * len(hist.get("loss", [])) / seconds, 1),
         "seed": seed,
     }
+    if precise_bn:
+        from .models.batchnorm import recalibrate_batchnorm
+
+        batches = make_dataset(x_train, None, pre, batch_size, shuffle=True, seed=seed)
+        classifier.info["training"]["precise_bn_batches"] = recalibrate_batchnorm(
+            classifier.model, batches)
     classifier.reset_forward()  # the weights changed
     if val is not None:
         _record_validation(classifier, val[1], val[0], sensitivity)

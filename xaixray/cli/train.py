@@ -42,6 +42,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--no-augment", action="store_true", help="turn augmentation off")
     p.add_argument("--robust-augment", action="store_true",
                    help="add brightness, contrast and sharpness jitter to the augmentation")
+    p.add_argument("--precise-bn", action="store_true",
+                   help="after training, recompute BatchNorm moving statistics over the "
+                        "training images with the final weights (helps short runs whose "
+                        "inference disagrees with training accuracy)")
     p.add_argument("--patience", type=int, default=5, help="early-stopping patience (epochs)")
     p.add_argument("--sensitivity", type=float, metavar="S",
                    help="set the threshold to the highest one keeping validation sensitivity "
@@ -136,7 +140,8 @@ def run(args: argparse.Namespace) -> int:
     history = train(clf, train_set, val_set, epochs=args.epochs, batch_size=args.batch_size,
                     augment=not args.no_augment, robust_augment=args.robust_augment,
                     patience=args.patience, seed=args.seed, verbose=1,
-                    sensitivity=args.sensitivity, callbacks=callbacks)
+                    sensitivity=args.sensitivity, callbacks=callbacks,
+                    precise_bn=args.precise_bn)
     if "validation_at_threshold" in clf.info:
         print(clf.info["threshold_rule"])
         print(format_metrics({**clf.info["validation_at_threshold"],
