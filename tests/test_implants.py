@@ -88,6 +88,18 @@ def test_implants_from_a_folder_use_its_normal_xrays_only(bases, tmp_path):
         implants_from_folder(tmp_path / "few", 4)
 
 
+def test_an_unreadable_normal_file_is_listed_and_the_next_one_used(bases, tmp_path):
+    from xaixray.data import implants_from_folder
+
+    _labelled_folder(bases, tmp_path)
+    (tmp_path / "NORMAL" / "broken.png").write_bytes(b"not a png")
+    ph = implants_from_folder(tmp_path, 8, 64, "lesion", seed=3)
+    assert len(ph) == 8  # all eight readable NORMAL films, past the broken one
+    assert len(ph.skipped) == 1 and "broken.png" in ph.skipped[0]
+    (tmp_path / "NORMAL" / "broken.png").unlink()
+    assert implants_from_folder(tmp_path, 8, 64, "lesion", seed=3).skipped == []
+
+
 def test_audit_implants_scores_the_maps_against_the_implant_masks(bases, tiny_model_path,
                                                                  tmp_path, capsys):
     import json

@@ -113,6 +113,7 @@ def run(args: argparse.Namespace) -> int:
     files = result.write(args.out, overwrite=True)
     print(files["markdown"].read_text(encoding="utf-8").split("## Correct predictions")[0].rstrip())
     print(f"\nwrote {files['json']}, {files['markdown'].name} and {files['html'].name}")
-    for line in result.failures:
+    failures = [*result.failures, *getattr(data, "skipped", [])]
+    for line in failures:
         print(f"xaixray audit: could not audit {line}", file=sys.stderr)
-    return 1 if result.failures else 0
+    return 1 if failures else 0

@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from ..anatomy import lung_box
-from ..errors import DataError
+from ..errors import DataError, ImageError
 from ..labels import CLASS_NAMES
 from .synthetic import Phantoms
 
@@ -128,10 +128,20 @@ def implants_from_folder(root: str | os.PathLike, n: int, size: int = 128,
     if len(normal) < 2:
         raise DataError(f"{root}: implants need at least 2 NORMAL X-rays, found {len(normal)}")
     rng = np.random.default_rng(seed)
-    chosen = sorted(rng.choice(len(normal), size=min(n, len(normal)), replace=False))
-    implants = make_implants([load_image(normal[i]) for i in chosen], size, variant, seed=seed,
-                             contrast=contrast)
-    implants.description = (f"{len(chosen)} {variant} implants in NORMAL X-rays of {root} "
+    films, skipped = [], []
+    for i in rng.permutation(len(normal)):  # an unreadable file is listed, and the next one used
+        try:
+            films.append(load_image(normal[i]))
+        except ImageError as err:
+            skipped.append(f"{normal[i]}: {err}")
+        if len(films) == n:
+            break
+    if len(films) < 2:
+        raise DataError(f"{root}: implants need at least 2 readable NORMAL X-rays, found "
+                        f"{len(films)}" + (f" ({len(skipped)} unreadable)" if skipped else ""))
+    implants = make_implants(films, size, variant, seed=seed, contrast=contrast)
+    implants.skipped = skipped
+    implants.description = (f"{len(films)} {variant} implants in NORMAL X-rays of {root} "
                             f"({size} px, contrast {contrast:g}, seed {seed})")
     return implants
 

@@ -7,7 +7,7 @@ masks are returned, so tests and examples can check *where* an explanation point
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -30,6 +30,8 @@ class Phantoms:
         What the images are, for their names in reports (``phantom-0003-PNEUMONIA``).
     description
         Where they came from, for the audit's ``data`` line.
+    skipped
+        ``"path: reason"`` for every source file that could not be read (real X-rays only).
     """
 
     images: np.ndarray
@@ -37,6 +39,7 @@ class Phantoms:
     masks: np.ndarray
     kind: str = "phantom"
     description: str = ""
+    skipped: list[str] = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.labels)
