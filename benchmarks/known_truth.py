@@ -3,7 +3,8 @@
 Usage::
 
     python benchmarks/known_truth.py [--data ../shared/data/chest_xray] [--archs compact_cnn]
-                                     [--variants lesion,shortcut] [--n-train 600] [--n-test 60]
+                                     [--variants lesion,shortcut] [--n-train 600] [--n-val 60]
+                                     [--n-test 60] [--precise-bn]
                                      [--size 128] [--epochs 8] [--methods gradcam,lime,shap]
                                      [--copies 1] [--contrast 0.3] [--loss LOSS] [--layer-sweep]
                                      [--out benchmarks/results/known_truth] [--reuse]
@@ -13,13 +14,15 @@ field against a ring-shaped control of the same area and added intensity; ``shor
 "L" marker whose corner gives the label) and each architecture:
 
 1. implants into real NORMAL X-rays of ``--data``'s ``train/``, patients split between the
-   training and the test images (no patient on both sides); with ``--copies K`` every training
-   X-ray is used K times, each time with a fresh implant and label (so the same film appears
-   with and without a lesion, and only the implant tells them apart); ``--contrast`` is the
-   lesion's peak added brightness (:data:`xaixray.data.implants.CONTRAST`);
+   training, validation and test images (no patient in two of them); with ``--copies K`` every
+   training X-ray is used K times, each time with a fresh implant and label (so the same film
+   appears with and without a lesion, and only the implant tells them apart); ``--contrast`` is
+   the lesion's peak added brightness (:data:`xaixray.data.implants.CONTRAST`);
 2. trains the zoo model with ``xaixray.train`` (no augmentation: a flip would move the marker;
    no lung crop: it would cut the marker off; no early stopping before ``--epochs``, since the
-   validation loss of a BatchNorm CNN is noisy in its first epochs: the best epoch is kept);
+   validation loss of a BatchNorm CNN is noisy in its first epochs: the epoch with the best
+   validation loss is kept, chosen on the validation films, never on the test films);
+   ``--precise-bn`` then recomputes the BatchNorm statistics over the training images;
 3. **proves reliance**: on the correctly predicted positives, the implant is replaced by the
    surrounding tissue (noisy linear imputation, ``xaixray.metrics.imputation``, over the mask
    dilated by 2 px); the share whose decision flips, or whose log-odds fall at least 90% of the
@@ -46,29 +49,35 @@ from pathlib import Path
 import numpy as np
 
 import xaixray
-from xaixray.data import load_folder, make_implants, write_implants
+from xaixray.data import decode_images, load_folder, make_dataset, make_implants, write_implants
 from xaixray.data.implants import CONTRAST
 from xaixray.explainers import PreparedImage, explain_images, make_explainers
 from xaixray.imaging import load_image
 from xaixray.metrics import localization
 from xaixray.metrics.imputation import impute
+from xaixray.models.batchnorm import recalibrate_batchnorm
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "chest_xray"
 
 
-def normal_xrays(data: Path, n_train: int, n_test: int, seed: int) -> tuple[list, list]:
-    """Real NORMAL X-rays for training and testing, from different patients."""
+def normal_xrays(data: Path, n_train: int, n_val: int, n_test: int, seed: int
+                 ) -> tuple[list, list, list]:
+    """Real NORMAL X-rays for training, validation and testing, from disjoint patients."""
     from sklearn.model_selection import GroupShuffleSplit
 
     images = load_folder(data, split="train")
     normal = images.subset(np.nonzero(images.labels == 0)[0])
-    split = GroupShuffleSplit(1, test_size=n_test / len(normal), random_state=seed)
-    train_idx, test_idx = next(split.split(normal.paths, groups=normal.patients))
     rng = np.random.default_rng(seed)
-    train_idx = rng.permutation(train_idx)[:n_train]
-    test_idx = rng.permutation(test_idx)[:n_test]
-    return ([load_image(normal.paths[i]) for i in train_idx],
-            [load_image(normal.paths[i]) for i in test_idx])
+    parts, rest = [], np.arange(len(normal))
+    for n in (n_test, n_val):
+        split = GroupShuffleSplit(1, test_size=n / len(rest), random_state=seed)
+        keep, taken = next(split.split(rest, groups=np.asarray(normal.patients)[rest]))
+        parts.append(rng.permutation(rest[taken])[:n])
+        rest = rest[keep]
+    test_idx, val_idx = parts
+    train_idx = rng.permutation(rest)[:n_train]
+    return tuple([load_image(normal.paths[i]) for i in idx]
+                 for idx in (train_idx, val_idx, test_idx))
 
 
 def reliance(clf: xaixray.Classifier, images: np.ndarray, masks: np.ndarray) -> list[bool]:
@@ -103,11 +112,12 @@ def layer_sweep(clf: xaixray.Classifier, images: list, masks: list) -> dict[str,
     return out
 
 
-def run_one(arch: str, variant: str, train_x: list, test_x: list, args: argparse.Namespace,
-            ) -> dict:
+def run_one(arch: str, variant: str, train_x: list, val_x: list, test_x: list,
+            args: argparse.Namespace) -> dict:
     start = time.perf_counter()
     train = make_implants(list(train_x) * args.copies, args.size, variant, seed=args.seed,
                           contrast=args.contrast)
+    val = make_implants(val_x, args.size, variant, seed=args.seed + 2, contrast=args.contrast)
     test = make_implants(test_x, args.size, variant, seed=args.seed + 1,
                          contrast=args.contrast)
     folder = args.out / f"{variant}-test"
@@ -116,15 +126,23 @@ def run_one(arch: str, variant: str, train_x: list, test_x: list, args: argparse
     if not folder.exists():
         write_implants(test, folder, prefix=variant)
     saved = args.out / f"{arch}-{variant}.keras"
+    moving_stats_accuracy = None
     if args.reuse and saved.exists():  # a model this script trained before, on the same images
         clf, history = xaixray.Classifier.load(saved), {}
     else:
         clf = xaixray.build(arch, input_size=(args.size, args.size), channels=1, crop="none",
                             weights=None, seed=args.seed, loss=args.loss)
         history = xaixray.train(clf, (train.images, train.labels),
-                                validation=(test.images, test.labels), epochs=args.epochs,
+                                validation=(val.images, val.labels), epochs=args.epochs,
                                 augment=False, batch_size=32, seed=args.seed,
                                 patience=args.epochs)  # BatchNorm makes early epochs noisy
+        if args.precise_bn:  # the same pass as xaixray.train(precise_bn=True), measured
+            moving_stats_accuracy = _accuracy(clf, test)
+            clf.info["training"]["precise_bn_batches"] = recalibrate_batchnorm(
+                clf.model, make_dataset(decode_images(list(train.images), clf.preprocessing)[0],
+                                        None, clf.preprocessing, 32, shuffle=True,
+                                        seed=args.seed))
+            clf.reset_forward()
         clf.save(saved, overwrite=True)
     trained = time.perf_counter() - start
     proba = clf.predict_proba(list(test.images))
@@ -155,6 +173,9 @@ def run_one(arch: str, variant: str, train_x: list, test_x: list, args: argparse
                    for key, vals in d.items()} | {"n": len(d["pointing_game"])}
                for m, d in per_method.items()}
     return {"arch": arch, "variant": variant, "accuracy": accuracy, "loss": args.loss,
+            "precise_bn": args.precise_bn, "n_val": len(val.labels),
+            "accuracy_before_precise_bn": moving_stats_accuracy,
+            "val_accuracy": (history.get("val_accuracy") or [None])[-1],
             "n_train": len(train.labels), "contrast": args.contrast,
             "epochs_run": len(history.get("loss", [])), "n_test": len(test.labels),
             "train_accuracy": (history.get("accuracy") or [None])[-1],
@@ -171,6 +192,8 @@ def main() -> None:
     ap.add_argument("--archs", default="compact_cnn")
     ap.add_argument("--variants", default="lesion,shortcut")
     ap.add_argument("--n-train", type=int, default=600)
+    ap.add_argument("--n-val", type=int, default=60,
+                    help="validation X-rays (their own patients) that pick the best epoch")
     ap.add_argument("--n-test", type=int, default=60)
     ap.add_argument("--size", type=int, default=128)
     ap.add_argument("--epochs", type=int, default=8)
@@ -184,21 +207,27 @@ def main() -> None:
                     help="peak added brightness of a lesion, on [0, 1]")
     ap.add_argument("--loss", choices=("focal", "binary_crossentropy"),
                     help="train with this loss instead of the architecture's own")
+    ap.add_argument("--precise-bn", action="store_true",
+                    help="recompute BatchNorm statistics after training (xaixray.train's "
+                         "precise_bn)")
     ap.add_argument("--reuse", action="store_true",
                     help="load the models an earlier run saved in --out instead of training")
     ap.add_argument("--out", type=Path,
                     default=Path(__file__).parent / "results" / "known_truth")
     args = ap.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
-    train_x, test_x = normal_xrays(args.data, args.n_train, args.n_test, args.seed)
+    train_x, val_x, test_x = normal_xrays(args.data, args.n_train, args.n_val, args.n_test,
+                                          args.seed)
     rows = []
     for variant in args.variants.split(","):
         for arch in args.archs.split(","):
             print(f"{arch} on {variant} implants ...", flush=True)
-            rows.append(run_one(arch, variant, train_x, test_x, args))
+            rows.append(run_one(arch, variant, train_x, val_x, test_x, args))
             r = rows[-1]
-            print(f"  accuracy {r['accuracy']:.3f}, reliance {_f(r['reliance_share'])} on "
-                  f"{r['n_positives_correct']} positives, {r['seconds']:.0f} s", flush=True)
+            print(f"  accuracy {r['accuracy']:.3f} (moving BN statistics: "
+                  f"{_f(r['accuracy_before_precise_bn'])}), reliance "
+                  f"{_f(r['reliance_share'])} on {r['n_positives_correct']} positives, "
+                  f"{r['seconds']:.0f} s", flush=True)
     print(f"\n{'variant':<10}{'arch':<15}{'acc':>6}{'reliance':>10}{'method':>34}{'n':>5}"
           f"{'pointing':>10}{'mass':>7}{'IoU':>7}")
     for r in rows:
@@ -211,6 +240,10 @@ def main() -> None:
     path.write_text(json.dumps({"machine": platform.platform(), "args": {
         k: str(v) for k, v in vars(args).items()}, "rows": rows}, indent=1))
     print(f"\nwrote {path}")
+
+
+def _accuracy(clf: xaixray.Classifier, data) -> float:
+    return float(np.mean(clf.decide(clf.predict_proba(list(data.images))) == data.labels))
 
 
 def _f(value: float | None) -> str:

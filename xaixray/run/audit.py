@@ -291,14 +291,13 @@ def _sample(classifier: Classifier, data: Any, n: int, phantoms: int | None, see
     if phantoms is not None:
         if phantoms < 2:
             raise DataError(f"--phantoms needs at least 2 images, got {phantoms}")
-        side = max(classifier.preprocessing.input_size)
-        data = make_phantoms(phantoms, max(64, side), seed=seed)
-        name = f"{phantoms} phantoms ({max(64, side)} px, seed {seed})"
+        side = max(64, *classifier.preprocessing.input_size)
+        data = make_phantoms(phantoms, side, seed=seed)
+        data.description = f"{phantoms} phantoms ({side} px, seed {seed})"
     elif data is None:
         raise DataError("give a labelled folder, or --phantoms N")
-    elif isinstance(data, Phantoms):
-        name = data.description or f"{len(data)} {data.kind}s"
     if isinstance(data, Phantoms):  # labels index CLASS_NAMES; the model's order may differ
+        name = data.description or f"{len(data)} {data.kind}s"
         index = _stratified(data.labels, n, seed)
         labels = relabel(data.labels, CLASS_NAMES, classifier.class_names)
         return ([data.images[i] for i in index], labels[index],
