@@ -49,13 +49,12 @@ from pathlib import Path
 import numpy as np
 
 import xaixray
-from xaixray.data import decode_images, load_folder, make_dataset, make_implants, write_implants
+from xaixray.data import load_folder, make_implants, write_implants
 from xaixray.data.implants import CONTRAST
 from xaixray.explainers import PreparedImage, explain_images, make_explainers
 from xaixray.imaging import load_image
 from xaixray.metrics import localization
 from xaixray.metrics.imputation import impute
-from xaixray.models.batchnorm import recalibrate_batchnorm
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "chest_xray"
 
@@ -126,7 +125,6 @@ def run_one(arch: str, variant: str, train_x: list, val_x: list, test_x: list,
     if not folder.exists():
         write_implants(test, folder, prefix=variant)
     saved = args.out / f"{arch}-{variant}.keras"
-    moving_stats_accuracy = None
     if args.reuse and saved.exists():  # a model this script trained before, on the same images
         clf, history = xaixray.Classifier.load(saved), {}
     else:
@@ -135,14 +133,8 @@ def run_one(arch: str, variant: str, train_x: list, val_x: list, test_x: list,
         history = xaixray.train(clf, (train.images, train.labels),
                                 validation=(val.images, val.labels), epochs=args.epochs,
                                 augment=False, batch_size=32, seed=args.seed,
-                                patience=args.epochs)  # BatchNorm makes early epochs noisy
-        if args.precise_bn:  # the same pass as xaixray.train(precise_bn=True), measured
-            moving_stats_accuracy = _accuracy(clf, test)
-            clf.info["training"]["precise_bn_batches"] = recalibrate_batchnorm(
-                clf.model, make_dataset(decode_images(list(train.images), clf.preprocessing)[0],
-                                        None, clf.preprocessing, 32, shuffle=True,
-                                        seed=args.seed))
-            clf.reset_forward()
+                                patience=args.epochs,  # BatchNorm makes early epochs noisy
+                                precise_bn=args.precise_bn)
         clf.save(saved, overwrite=True)
     trained = time.perf_counter() - start
     proba = clf.predict_proba(list(test.images))
@@ -174,7 +166,6 @@ def run_one(arch: str, variant: str, train_x: list, val_x: list, test_x: list,
                for m, d in per_method.items()}
     return {"arch": arch, "variant": variant, "accuracy": accuracy, "loss": args.loss,
             "precise_bn": args.precise_bn, "n_val": len(val.labels),
-            "accuracy_before_precise_bn": moving_stats_accuracy,
             "val_accuracy": (history.get("val_accuracy") or [None])[-1],
             "n_train": len(train.labels), "contrast": args.contrast,
             "epochs_run": len(history.get("loss", [])), "n_test": len(test.labels),
@@ -224,9 +215,8 @@ def main() -> None:
             print(f"{arch} on {variant} implants ...", flush=True)
             rows.append(run_one(arch, variant, train_x, val_x, test_x, args))
             r = rows[-1]
-            print(f"  accuracy {r['accuracy']:.3f} (moving BN statistics: "
-                  f"{_f(r['accuracy_before_precise_bn'])}), reliance "
-                  f"{_f(r['reliance_share'])} on {r['n_positives_correct']} positives, "
+            print(f"  accuracy {r['accuracy']:.3f}, validation {_f(r['val_accuracy'])}, "
+                  f"reliance {_f(r['reliance_share'])} on {r['n_positives_correct']} positives, "
                   f"{r['seconds']:.0f} s", flush=True)
     print(f"\n{'variant':<10}{'arch':<15}{'acc':>6}{'reliance':>10}{'method':>34}{'n':>5}"
           f"{'pointing':>10}{'mass':>7}{'IoU':>7}")
@@ -240,10 +230,6 @@ def main() -> None:
     path.write_text(json.dumps({"machine": platform.platform(), "args": {
         k: str(v) for k, v in vars(args).items()}, "rows": rows}, indent=1))
     print(f"\nwrote {path}")
-
-
-def _accuracy(clf: xaixray.Classifier, data) -> float:
-    return float(np.mean(clf.decide(clf.predict_proba(list(data.images))) == data.labels))
 
 
 def _f(value: float | None) -> str:

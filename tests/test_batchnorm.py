@@ -7,7 +7,7 @@ import pytest
 
 import xaixray
 from xaixray.data import make_phantoms
-from xaixray.models.batchnorm import batchnorm_layers, recalibrate_batchnorm
+from xaixray.models.batchnorm import batchnorm_layers, precise_bn_callback, recalibrate_batchnorm
 
 
 def _bn_model(frozen_inner: bool = False):
@@ -57,6 +57,22 @@ def test_a_model_without_batchnorm_is_left_alone():
 
     model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
     assert recalibrate_batchnorm(model, _batches()) == 0
+
+
+def test_the_callback_recalibrates_before_fit_validates():
+    import tensorflow as tf
+
+    model = _bn_model()
+    model.compile(optimizer="sgd", loss="mse")
+    batches = _batches()
+    x = np.concatenate(batches)
+    data = tf.data.Dataset.from_tensor_slices((x, np.zeros(len(x)))).batch(16)
+    model.fit(data, validation_data=data, epochs=1, verbose=0, shuffle=False,
+              callbacks=[precise_bn_callback(tf.data.Dataset.from_tensor_slices(x).batch(16))])
+    # four training steps at momentum 0.99 leave the moving mean near 0; the pass before
+    # validation puts it at the data's mean
+    np.testing.assert_allclose(model.get_layer("outer_bn").moving_mean.numpy(), x.mean(axis=0),
+                               rtol=1e-4)
 
 
 def test_train_with_precise_bn_sets_the_first_layer_statistics_to_the_training_mean():

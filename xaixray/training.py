@@ -103,7 +103,9 @@ def train(
         average over one pass of the (un-augmented, shuffled) training images, computed with the
         final weights (:func:`xaixray.models.batchnorm.recalibrate_batchnorm`). Use it when a
         short run scores well on training batches but not at inference: the moving averages
-        have not caught up with the weights. Runs before the validation threshold is chosen.
+        have not caught up with the weights. With validation data the statistics are also
+        recomputed before every validation pass, so that early stopping and the best epoch are
+        judged on them. Runs before the validation threshold is chosen.
     """
     import keras
 
@@ -138,6 +140,12 @@ def train(
         keras.callbacks.ReduceLROnPlateau(monitor=monitor, factor=0.5,
                                           patience=reduce_lr_patience, min_lr=1e-6, verbose=1),
     ]
+    if precise_bn:
+        from .models.batchnorm import precise_bn_callback, recalibrate_batchnorm
+
+        bn_batches = make_dataset(x_train, None, pre, batch_size, shuffle=True, seed=seed)
+        if val_ds is not None:  # validation, and what it decides, see the final statistics
+            cbs.insert(0, precise_bn_callback(bn_batches))
     if checkpoint is not None:
         cbs.append(keras.callbacks.ModelCheckpoint(str(checkpoint), monitor=monitor,
                                                    save_best_only=True, save_weights_only=True))
@@ -161,11 +169,8 @@ def train(
         "seed": seed,
     }
     if precise_bn:
-        from .models.batchnorm import recalibrate_batchnorm
-
-        batches = make_dataset(x_train, None, pre, batch_size, shuffle=True, seed=seed)
         classifier.info["training"]["precise_bn_batches"] = recalibrate_batchnorm(
-            classifier.model, batches)
+            classifier.model, bn_batches)
     classifier.reset_forward()  # the weights changed
     if val is not None:
         _record_validation(classifier, val[1], val[0], sensitivity)

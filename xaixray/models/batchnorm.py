@@ -11,7 +11,9 @@ with its moving averages on the same test images (``benchmarks/known_truth.py``)
 the plain average of the batch statistics over the given batches, computed with the final
 weights (Wu & Johnson 2021, "Rethinking 'Batch' in BatchNorm", section 3). Nothing else changes:
 the other weights are untouched, and layers that are frozen (``trainable=False``, as in a
-fine-tuned ImageNet base) keep their statistics.
+fine-tuned ImageNet base) keep their statistics. :func:`precise_bn_callback` does it before every
+validation pass of ``fit``, so that early stopping and the best-weights choice judge the model
+as it will predict, not through unconverged averages.
 """
 
 from __future__ import annotations
@@ -68,3 +70,21 @@ def recalibrate_batchnorm(model: Any, batches: Iterable[Any]) -> int:
         for layer, momentum in zip(layers, momenta):
             layer.momentum = momentum
     return count
+
+
+def precise_bn_callback(batches: Iterable[Any]) -> Any:
+    """A Keras callback that recalibrates BatchNorm statistics before each validation pass.
+
+    ``fit`` calls ``on_test_begin`` before it evaluates the validation data at the end of an
+    epoch, so the validation loss, and with it early stopping, ReduceLROnPlateau and the
+    best-weights checkpoint, sees the statistics the model will predict with. Training itself
+    is unchanged: training steps use batch statistics. ``batches`` must be re-iterable (a
+    ``tf.data.Dataset``).
+    """
+    import keras
+
+    class PreciseBatchNorm(keras.callbacks.Callback):
+        def on_test_begin(self, logs: dict | None = None) -> None:
+            recalibrate_batchnorm(self.model, batches)
+
+    return PreciseBatchNorm()
