@@ -57,6 +57,9 @@ from xaixray.metrics import localization
 from xaixray.metrics.imputation import impute
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "chest_xray"
+# the arguments a saved model was trained with: --reuse loads it only when they match
+RECIPE = ("data", "n_train", "n_val", "n_test", "size", "epochs", "seed", "copies", "contrast",
+          "loss", "precise_bn")
 
 
 def normal_xrays(data: Path, n_train: int, n_val: int, n_test: int, seed: int
@@ -120,13 +123,16 @@ def run_one(arch: str, variant: str, train_x: list, val_x: list, test_x: list,
     test = make_implants(test_x, args.size, variant, seed=args.seed + 1,
                          contrast=args.contrast)
     folder = args.out / f"{variant}-test"
-    if folder.exists() and not args.reuse:  # this run's own test images, never a stale set
+    if folder.exists():  # this run's own test images, never a stale set
         shutil.rmtree(folder)
-    if not folder.exists():
-        write_implants(test, folder, prefix=variant)
+    write_implants(test, folder, prefix=variant)
     saved = args.out / f"{arch}-{variant}.keras"
+    recipe = {k: str(getattr(args, k)) for k in RECIPE}
     if args.reuse and saved.exists():  # a model this script trained before, on the same images
         clf, history = xaixray.Classifier.load(saved), {}
+        if clf.info.get("known_truth") != recipe:
+            raise SystemExit(f"{saved}: trained with {clf.info.get('known_truth')}, not with "
+                             f"this run's {recipe}; drop --reuse to train again")
     else:
         clf = xaixray.build(arch, input_size=(args.size, args.size), channels=1, crop="none",
                             weights=None, seed=args.seed, loss=args.loss)
@@ -135,6 +141,7 @@ def run_one(arch: str, variant: str, train_x: list, val_x: list, test_x: list,
                                 augment=False, batch_size=32, seed=args.seed,
                                 patience=args.epochs,  # BatchNorm makes early epochs noisy
                                 precise_bn=args.precise_bn)
+        clf.info["known_truth"] = recipe
         clf.save(saved, overwrite=True)
     trained = time.perf_counter() - start
     proba = clf.predict_proba(list(test.images))
@@ -202,7 +209,8 @@ def main() -> None:
                     help="recompute BatchNorm statistics after training (xaixray.train's "
                          "precise_bn)")
     ap.add_argument("--reuse", action="store_true",
-                    help="load the models an earlier run saved in --out instead of training")
+                    help="load the models an earlier run saved in --out instead of training "
+                         "(refused when they were trained with other arguments)")
     ap.add_argument("--out", type=Path,
                     default=Path(__file__).parent / "results" / "known_truth")
     args = ap.parse_args()
