@@ -7,6 +7,7 @@ Usage::
                                      [--n-test 60] [--precise-bn]
                                      [--size 128] [--epochs 8] [--methods gradcam,lime,shap]
                                      [--copies 1] [--contrast 0.3] [--loss LOSS] [--layer-sweep]
+                                     [--param METHOD.KEY=VALUE ...]
                                      [--out benchmarks/results/known_truth] [--reuse]
 
 For each variant of :func:`xaixray.data.make_implants` (``lesion``: a soft opacity in a lung
@@ -153,7 +154,8 @@ def run_one(arch: str, variant: str, train_x: list, val_x: list, test_x: list,
     relies = reliance(clf, test.images[positives], test.masks[positives]) if len(positives) \
         else []
     scored = positives if variant == "lesion" else np.nonzero(correct)[0]
-    explainers, errors = make_explainers(clf, args.methods.split(","), seed=args.seed)
+    explainers, errors = make_explainers(clf, args.methods.split(","), seed=args.seed,
+                                         params=_params(args.param))
     prepared = PreparedImage.load_many(clf, list(test.images[scored]),
                                        [f"{variant}-{i:04d}" for i in scored])
     per_method: dict[str, dict[str, list]] = {m: {"pointing_game": [], "relevance_mass": [],
@@ -179,7 +181,7 @@ def run_one(arch: str, variant: str, train_x: list, val_x: list, test_x: list,
             "train_accuracy": (history.get("accuracy") or [None])[-1],
             "n_positives_correct": int(len(positives)),
             "reliance_share": float(np.mean(relies)) if relies else None,
-            "methods": methods, "errors": errors, "train_seconds": trained,
+            "methods": methods, "errors": errors, "params": args.param, "train_seconds": trained,
             "seconds": time.perf_counter() - start, "test_folder": str(folder),
             "p_positive_mean": float(proba[:, pos].mean())}
 
@@ -205,6 +207,8 @@ def main() -> None:
                     help="peak added brightness of a lesion, on [0, 1]")
     ap.add_argument("--loss", choices=("focal", "binary_crossentropy"),
                     help="train with this loss instead of the architecture's own")
+    ap.add_argument("--param", action="append", default=[], metavar="METHOD.KEY=VALUE",
+                    help="an explainer option, e.g. lime.n_segments=150 (repeatable)")
     ap.add_argument("--precise-bn", action="store_true",
                     help="recompute BatchNorm statistics after training (xaixray.train's "
                          "precise_bn)")
@@ -238,6 +242,22 @@ def main() -> None:
     path.write_text(json.dumps({"machine": platform.platform(), "args": {
         k: str(v) for k, v in vars(args).items()}, "rows": rows}, indent=1))
     print(f"\nwrote {path}")
+
+
+def _params(items: list[str]) -> dict[str, dict]:
+    """``["lime.n_segments=150"]`` -> ``{"lime": {"n_segments": 150}}``."""
+    import ast
+
+    out: dict[str, dict] = {}
+    for item in items:
+        key, _, value = item.partition("=")
+        method, _, option = key.partition(".")
+        try:
+            value = ast.literal_eval(value)
+        except (ValueError, SyntaxError):
+            pass  # a plain string, e.g. shap.masker=inpaint_telea
+        out.setdefault(method, {})[option] = value
+    return out
 
 
 def _f(value: float | None) -> str:
