@@ -78,12 +78,14 @@ def test_train_evaluate_predict(phantom_folder, tmp_path):
     r = run_cli("train", "--arch", "compact_cnn", "--data", str(phantom_folder), "--out", str(out),
                 "--epochs", "1", "--input-size", "32", "--batch-size", "8",
                 "--val-fraction", "0.25", "--seed", "1", "--split-seed", "0",
-                "--strategy", "mirrored")  # tf.distribute's mirrored path, on the CPU device
+                "--strategy", "mirrored",  # tf.distribute's mirrored path, on the CPU device
+                "--precise-bn")
     assert r.returncode == 0, r.stderr
     assert out.exists() and out.with_suffix(".history.json").exists()
     info = read_metadata(out)["info"]
     assert info["validation_split"] == {"grouped_by": "patient", "fraction": 0.25, "seed": 0}
     assert info["training"]["seed"] == 1
+    assert info["training"]["precise_bn_batches"] == -(-info["training"]["train_images"] // 8)
     assert info["strategy"] == {"name": "mirrored", "replicas": 1}
     assert out.with_suffix(".curves.png").exists()
     assert "Traceback" not in r.stderr and "cuda" not in r.stderr.lower()
